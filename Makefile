@@ -1,0 +1,43 @@
+# Two commands set up and test a fresh machine:
+#   make setup   # .venv with the pinned stack (requirements.txt), then the offline resources made ready
+#   make test    # the whole test suite (runs `make setup` first when needed)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED ?= ../shared
+CACHE ?= .cache
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup resources test test-fast bench lint clean-results
+
+setup: $(VENV)/.installed resources
+
+# torch first and alone: the CPU build lies on this image's disk, while an unpinned resolve pulls a CUDA build.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$$(grep -E '^torch==' requirements.txt)"
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PY) -m pip check
+	touch $@
+
+resources: $(VENV)/.installed
+	$(PY) workflow_scripts/prepare_resources.py --nltk-src $(SHARED)/resources/nltk_data --nltk-dst $(CACHE)/nltk_data
+	$(PY) -c "from amda.models import resolve_model_source as r; r('package:all_mpnet_base_v2', '$(CACHE)')"
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/snakemake --lint
+
+bench: setup
+	$(PY) bench/bench_mixup_step.py
+	$(PY) bench/bench_attack.py

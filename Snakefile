@@ -1,0 +1,28 @@
+# AMDA / MixADA: adversarial and mixup data augmentation for robust fine-tuning.
+#
+#   snakemake --cores 2 results/table2.csv          # the main job, on config.yaml
+#   snakemake --cores 2                              # every table and figure the config lists
+#   snakemake --configfile configs/paper.yaml ...    # the paper's scale
+#
+# Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/resources.smk"
+include: "rules/train.smk"
+include: "rules/attack.smk"
+include: "rules/aggregate.smk"
+
+
+rule all:
+    input:
+        [f"results/{name}.{ext}" for name in config["tables"]
+         for ext in (("png", "csv") if name.startswith("figure") else ("csv", "md"))],
+        "results/paper_comparison.md",
+    default_target: True

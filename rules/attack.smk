@@ -1,0 +1,148 @@
+# Attacks: the adversarial training set (on the victim), TAE of every model (sharded), SAE.
+
+VICTIM_DIR = f"results/models/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}"
+ATTACK_SHELL = (
+    "python workflow_scripts/attack_shard.py --model-dir {params.model_dir} --data {input.data}"
+    " --attack {wildcards.attack} --attack-json {params.attack:q} {params.resources}"
+    " --max-length {params.max_length} --batch-size {params.batch_size}"
+    " --shard {wildcards.shard} --shards {wildcards.shards} {params.sample}"
+    " --checkpoint {params.checkpoint} --out {output} --threads {threads} > {log} 2>&1"
+)
+
+
+rule adv_train_shard:
+    input:
+        unpack(attack_inputs(VICTIM_DIR, "results/data/{dataset}/train.parquet")),
+    output:
+        "results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet",
+    params:
+        model_dir=lambda wc, input: os.path.dirname(input.model),
+        attack=lambda wc: attack_json(wc.attack),
+        resources=resource_flags,
+        max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
+        batch_size=config["evaluation"]["batch_size"],
+        sample=lambda wc: (
+            f"--fraction {adv_train_fraction(config, wc.dataset)} --sample-seed {config['adv_train']['seed']}"
+        ),
+        checkpoint="results/checkpoints/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.jsonl",
+    log:
+        "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
+    benchmark:
+        "results/benchmarks/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=600,
+    conda:
+        CONDA_ENV
+    shell:
+        ATTACK_SHELL
+
+
+rule merge_adv_train:
+    input:
+        shards=lambda wc: [
+            f"results/adv_train/{wc.dataset}/{wc.model}/{wc.attack}/shard{i}-of-{ADV_SHARDS}.parquet"
+            for i in range(ADV_SHARDS)
+        ],
+        code=stage_code("merge_attack.py", "attack/runner.py"),
+    output:
+        parquet="results/adv_train/{dataset}/{model}/{attack}.parquet",
+        summary="results/adv_train/{dataset}/{model}/{attack}.json",
+    params:
+        run=lambda wc: run_json(victim(wc.dataset, wc.model, VICTIM_SEED)),
+    log:
+        "results/logs/adv_train/{dataset}/{model}/{attack}/merge.log",
+    benchmark:
+        "results/benchmarks/adv_train/{dataset}/{model}/{attack}/merge.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    shell:
+        "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
+        " --attack {wildcards.attack} --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
+
+
+rule attack_shard:
+    input:
+        unpack(attack_inputs(MODEL_DIR, "results/data/{dataset}/test.parquet")),
+    output:
+        f"{ATTACK_DIR}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet",
+    params:
+        model_dir=lambda wc, input: os.path.dirname(input.model),
+        attack=lambda wc: attack_json(wc.attack),
+        resources=resource_flags,
+        max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
+        batch_size=config["evaluation"]["batch_size"],
+        sample="",
+        checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
+    log:
+        f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",
+    benchmark:
+        f"results/benchmarks/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=600,
+    conda:
+        CONDA_ENV
+    shell:
+        ATTACK_SHELL
+
+
+rule merge_attack:
+    input:
+        shards=lambda wc: [
+            f"results/attacks/{run_of(wc).rel}/tae-{wc.attack}/shard{i}-of-{SHARDS}.parquet"
+            for i in range(SHARDS)
+        ],
+        code=stage_code("merge_attack.py", "attack/runner.py"),
+    output:
+        parquet=f"{ATTACK_DIR}/tae-{{attack}}.parquet",
+        summary=f"{ATTACK_DIR}/tae-{{attack}}.json",
+    params:
+        run=lambda wc: run_json(run_of(wc)),
+    log:
+        f"results/logs/attack/{RUN}/tae-{{attack}}/merge.log",
+    benchmark:
+        f"results/benchmarks/attack/{RUN}/tae-{{attack}}/merge.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        CONDA_ENV
+    shell:
+        "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
+        " --attack {wildcards.attack} --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
+
+
+rule static_eval:
+    input:
+        model=f"{MODEL_DIR}/model",
+        victim_tae=f"results/attacks/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}/tae-{{attack}}.parquet",
+        code=stage_code("static_eval.py", "attack/runner.py", "inference.py"),
+    output:
+        f"{ATTACK_DIR}/sae-{{attack}}.json",
+    params:
+        model_dir=lambda wc, input: os.path.dirname(input.model),
+        run=lambda wc: run_json(run_of(wc)),
+        max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
+        batch_size=config["evaluation"]["batch_size"],
+    log:
+        f"results/logs/attack/{RUN}/sae-{{attack}}.log",
+    benchmark:
+        f"results/benchmarks/attack/{RUN}/sae-{{attack}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        CONDA_ENV
+    shell:
+        "python workflow_scripts/static_eval.py --model-dir {params.model_dir} --victim-tae {input.victim_tae}"
+        " --max-length {params.max_length} --batch-size {params.batch_size} --run-json {params.run:q}"
+        " --attack {wildcards.attack} --out {output} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,267 @@
+# Shared by every rule: config validation, wildcard constraints, path helpers and input functions.
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from amda.config import adv_train_fraction, check_files, source_files, training_spec, valid_run, validate_config  # noqa: E402
+from amda.errors import AmdaError  # noqa: E402
+from amda.naming import ADV_METHODS, CLEAN, DEFAULT_HP, ITERATIVE_METHODS, RunId, format_hp, victim  # noqa: E402
+
+
+def _config_source():
+    """The config files in the order Snakemake merged them, e.g. `config.yaml + configs/tiny.yaml`."""
+    files = [os.path.relpath(f) if os.path.isabs(f) else str(f) for f in workflow.configfiles]
+    ordered = [f for f in files if f == "config.yaml"] + [f for f in files if f != "config.yaml"]
+    return " + ".join(ordered) or "config"
+
+
+def _datasets_in_use(cfg):
+    names = set()
+    for spec in cfg["tables"].values():
+        names.update(spec.get("datasets", [spec.get("dataset")]))
+    return sorted(n for n in names if n)
+
+
+def _validate_changed_sources(datasets):
+    """Validate source files newer than their data stage's outputs now, before Snakemake removes those
+    outputs to rerun the stage: a broken edit must not cost the results already computed."""
+    for name in datasets:
+        stats = Path(f"results/data/{name}/stats.json")
+        if not stats.exists():
+            continue
+        for path in source_files(config, name).values():
+            if path.stat().st_mtime > stats.stat().st_mtime:
+                from amda.data import read_parquet_split, validate_rows
+
+                spec = config["datasets"][name]
+                df = read_parquet_split(path, spec.get("text_column", "text"), spec.get("label_column", "label"))
+                validate_rows(df, len(spec["label_names"]), str(path))
+
+
+try:
+    validate_config(config, source=_config_source())
+    check_files(config, _datasets_in_use(config), source=_config_source())
+    _validate_changed_sources(_datasets_in_use(config))
+except AmdaError as err:
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+# --- how jobs run -------------------------------------------------------------------------------
+
+def _uses_conda():
+    methods = getattr(workflow.deployment_settings, "deployment_method", set())
+    return any(str(m).lower().endswith("conda") for m in methods)
+
+
+CONDA_ENV = "../envs/amda.yaml"
+CACHE = config["paths"]["cache"]
+NLTK_DIR = f"{CACHE}/nltk_data"
+NLTK_READY = "results/resources/nltk.ready"
+EMBEDDING_DIR = "results/resources/counterfitted_glove50"
+VICTIM_SEED = config["victim_seed"]
+
+_offline = "export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1; " if config["offline"] else ""
+_src = shlex.quote(str(Path(workflow.basedir) / "src"))
+# `python` is the venv's interpreter (the one running Snakemake), unless each rule runs in its conda env.
+_path = "" if _uses_conda() else f"PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH "
+shell.prefix(
+    f"set -euo pipefail; export {_path}PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false"
+    f" PYTHONPATH={_src}:${{{{PYTHONPATH:-}}}}; {_offline}"
+)
+
+
+wildcard_constraints:
+    dataset="|".join(config["datasets"]),
+    model="|".join(config["models"]),
+    method="base|ada|tmix|smix|amda_tmix|amda_smix|ada_iter|amda_tmix_iter|amda_smix_iter",
+    train_attack="clean|pwws|textfooler",
+    attack="pwws|textfooler",
+    hp=r"default|ratio-[0-9.]+|alpha-[0-9.]+",
+    seed=r"\d+",
+    shard=r"\d+",
+    shards=r"\d+",
+
+
+# --- path helpers ---------------------------------------------------------------------------------
+
+RUN = "{dataset}/{model}/{method}/{train_attack}/{hp}/seed{seed}"
+MODEL_DIR = f"results/models/{RUN}"
+ATTACK_DIR = f"results/attacks/{RUN}"
+
+
+def run_of(wc):
+    return RunId(wc.dataset, wc.model, wc.method, wc.train_attack, wc.hp, int(wc.seed))
+
+
+def data_files(dataset):
+    return {s: f"results/data/{dataset}/{s}.parquet" for s in ("train", "dev", "test")}
+
+
+def stage_code(script, *modules):
+    """A stage's script and library modules as inputs: editing them reruns the stage (mtime)."""
+    return [f"workflow_scripts/{script}", *(f"src/amda/{m}" for m in modules)]
+
+
+def attack_resources(attack):
+    """What running `attack` needs besides the model: NLTK data, and the embedding for TextFooler."""
+    needs = {"nltk": NLTK_READY}
+    if config["attacks"][attack]["recipe"] == "textfooler":
+        needs["embedding"] = EMBEDDING_DIR
+    return needs
+
+
+def attack_json(attack):
+    return json.dumps(dict(config["attacks"][attack], name=attack), sort_keys=True)
+
+
+def run_json(run):
+    return json.dumps(run.as_dict(), sort_keys=True)
+
+
+# --- the model grid -------------------------------------------------------------------------------
+
+def model_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
+    """The model that a table row means: base is attack-independent, other methods use `attack`."""
+    if method == "base":
+        return RunId(dataset, model, "base", CLEAN, DEFAULT_HP, int(seed))
+    return RunId(dataset, model, method, attack, hp, int(seed))
+
+
+def check_run(run):
+    if not valid_run(run):
+        raise ValueError(f"not a meaningful model: {run.rel}")
+    return run
+
+
+def method_table_runs(spec, seeds):
+    """(run, attack) pairs of a method table (Tables 2-4): each model attacked with its attack."""
+    pairs = []
+    for ds in spec["datasets"]:
+        for model in spec["models"]:
+            for method in spec["methods"]:
+                for attack in spec["attacks"]:
+                    for seed in seeds:
+                        pairs.append((model_run(ds, model, method, attack, seed), attack))
+    return pairs
+
+
+def table1_runs(spec):
+    pairs = []
+    for ds in spec["datasets"]:
+        for model in spec["models"]:
+            for seed in (VICTIM_SEED, *config["table1_seeds"]):
+                for attack in spec["attacks"]:
+                    pairs.append((model_run(ds, model, "base", attack, seed), attack))
+    return pairs
+
+
+def sweep_runs(spec, key, values):
+    return [
+        (model_run(spec["dataset"], spec["model"], spec["method"], spec["attack"], seed,
+                   hp=format_hp(key, v)), spec["attack"])
+        for v in values for seed in config["seeds"]
+    ]
+
+
+def tae_files(pairs):
+    return sorted({r.tae(a) for r, a in pairs})
+
+
+def metrics_files(pairs):
+    return sorted({f"{r.model_dir}/metrics.json" for r, _ in pairs})
+
+
+def sae_files(pairs):
+    return sorted({r.sae(a) for r, a in pairs})
+
+
+# --- input functions and shell fragments of the stages ----------------------------------------------
+
+SHARDS = config["evaluation"]["shards"]
+ADV_SHARDS = config["adv_train"].get("shards", 1)
+ATTACK_CODE = ("attack/wrapper.py", "attack/recipes.py", "attack/runner.py", "attack/offline.py",
+               "attack/use_encoder.py", "inference.py")
+TABLES = config["tables"]
+AGG_CODE = stage_code("aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/paper_results.csv")
+
+
+def tokenizer_args(dataset):
+    """--tokenizer NAME=SOURCE for every model that a table pairs with `dataset` (token statistics)."""
+    names = set()
+    for spec in config["tables"].values():
+        if dataset in spec.get("datasets", [spec.get("dataset")]):
+            names.update(spec.get("models", [spec.get("model")]))
+    return " ".join(
+        f"--tokenizer {shlex.quote(n)}={shlex.quote(config['models'][n]['source'])}" for n in sorted(names)
+    )
+
+
+def train_inputs(wc):
+    run = check_run(run_of(wc))
+    inputs = dict(data_files(run.dataset))
+    inputs["code"] = stage_code("train_model.py", "models.py", "mixup.py", "training.py", "inference.py")
+    if run.method in ADV_METHODS:
+        inputs["adv"] = f"results/adv_train/{run.dataset}/{run.model}/{run.train_attack}.parquet"
+    if run.method in ITERATIVE_METHODS:
+        inputs.update(attack_resources(run.train_attack))
+    return inputs
+
+
+def train_flags(wc, input):
+    flags = []
+    if "adv" in input.keys():
+        flags.append(f"--adv-parquet {shlex.quote(input.adv)}")
+    if "nltk" in input.keys():
+        flags.append(f"--nltk-data {shlex.quote(NLTK_DIR)}")
+    if "embedding" in input.keys():
+        flags.append(f"--embedding-dir {shlex.quote(input.embedding)}")
+    return " ".join(flags)
+
+
+def attack_inputs(model_dir, data):
+    def inputs(wc):
+        values = dict(wc.items())
+        found = {"model": f"{model_dir}/model".format(**values), "data": data.format(**values)}
+        found.update(attack_resources(wc.attack))
+        found["code"] = stage_code("attack_shard.py", *ATTACK_CODE)
+        return found
+
+    return inputs
+
+
+def resource_flags(wc, input):
+    flags = f"--nltk-data {shlex.quote(NLTK_DIR)}"
+    if "embedding" in input.keys():
+        flags += f" --embedding-dir {shlex.quote(input.embedding)}"
+    return flags
+
+
+def table_inputs(pairs, with_sae=False):
+    def inputs(wc):
+        found = {"tae": tae_files(pairs), "metrics": metrics_files(pairs), "code": AGG_CODE}
+        if with_sae:
+            found["sae"] = sae_files(pairs)
+        return found
+
+    return inputs
+
+
+def _table_rule_pairs(name):
+    spec = TABLES[name]
+    if name == "table1":
+        return table1_runs(spec)
+    if name == "figure2":
+        return sweep_runs(spec, "ratio", spec["ratios"])
+    if name == "figure3":
+        return sweep_runs(spec, "alpha", spec["alphas"])
+    return method_table_runs(spec, config["seeds"])
+
+
+PAIRS = {name: [(check_run(r), a) for r, a in _table_rule_pairs(name)] for name in TABLES}
+
+

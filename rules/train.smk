@@ -1,0 +1,29 @@
+# Fine-tuning: the victim and every ADA / mixup / AMDA model, one job per run identity.
+
+
+rule train_model:
+    input:
+        unpack(train_inputs),
+    output:
+        model=directory(f"{MODEL_DIR}/model"),
+        metrics=f"{MODEL_DIR}/metrics.json",
+    params:
+        spec=lambda wc: json.dumps(training_spec(config, run_of(wc)), sort_keys=True),
+        flags=train_flags,
+        data_dir="results/data/{dataset}",
+        out=MODEL_DIR,
+        checkpoint=f"results/checkpoints/models/{RUN}",
+    log:
+        f"results/logs/train_model/{RUN}.log",
+    benchmark:
+        f"results/benchmarks/train_model/{RUN}.tsv"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        CONDA_ENV
+    shell:
+        "python workflow_scripts/train_model.py --data-dir {params.data_dir} --spec-json {params.spec:q}"
+        " {params.flags} --out {params.out} --checkpoint-dir {params.checkpoint} --threads {threads}"
+        " > {log} 2>&1"

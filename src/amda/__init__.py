@@ -1,0 +1,1 @@
+"""AMDA: adversarial and mixup data augmentation for robust fine-tuning."""

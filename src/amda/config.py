@@ -1,0 +1,204 @@
+"""Config validation and resolution: from config.yaml to what each stage needs.
+
+The schema (schemas/config.schema.yaml) catches unknown keys, wrong types and bad enum values; the
+checks here catch what a schema cannot (files that must exist, names that must refer to each
+other). Every failure is an AmdaError naming the key or file, so the Snakefile can report it in one
+line before any job runs.
+"""
+import math
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from amda.errors import AmdaError
+from amda.naming import ADV_METHODS, CLEAN, MIXUP_METHODS, parse_hp
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+DEFAULTS = {"offline": True}
+DATASET_DEFAULTS = {"drop_test_overlap": True, "seed": 0}
+
+
+def load_yaml(path):
+    path = Path(path)
+    if not path.is_file():
+        raise AmdaError(f"config file {path} does not exist")
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise AmdaError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise AmdaError(f"{path}: expected a mapping of config keys at the top level")
+    return data
+
+
+def _key_path(parts):
+    return ".".join(str(p) for p in parts) or "<top level>"
+
+
+def _describe(error):
+    """One line for a jsonschema error, naming the offending key."""
+    path = list(error.absolute_path)
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        names = re.findall(r"'([^']+)'", error.message.split("(")[-1])
+        keys = ", ".join(_key_path(path + [n]) for n in names) or _key_path(path)
+        return f"{keys}: unknown key"
+    if error.validator == "propertyNames":
+        return f"{_key_path(path + [error.instance])}: unknown name {error.instance!r} ({error.message})"
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        return f"{_key_path(path + missing)}: required key is missing"
+    if error.validator == "enum":
+        return f"{_key_path(path)}: {error.instance!r} is not one of {error.validator_value}"
+    return f"{_key_path(path)}: {error.message}"
+
+
+def validate_config(config, source="config"):
+    """Validate against the schema and fill defaults; return the config (modified in place)."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        raise AmdaError(f"{source}: {_describe(error)}")
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, value)
+    for dataset in config["datasets"].values():
+        for key, value in DATASET_DEFAULTS.items():
+            dataset.setdefault(key, value)
+    _check_references(config, source)
+    return config
+
+
+def _check_references(config, source):
+    for name, model in config["models"].items():
+        bad = [k for k in model["mixup_layers"] if k > model["num_layers"]]
+        if bad:
+            raise AmdaError(f"{source}: models.{name}.mixup_layers: {bad} exceed num_layers {model['num_layers']}")
+    for name, ds in config["datasets"].items():
+        if ds["source"] == "parquet" and "dir" not in ds:
+            raise AmdaError(f"{source}: datasets.{name}.dir: required when source is parquet")
+        if ds["source"] == "hf" and "hf_name" not in ds:
+            raise AmdaError(f"{source}: datasets.{name}.hf_name: required when source is hf")
+        if "dev" not in ds["splits"] and "dev_from_train" not in ds:
+            raise AmdaError(f"{source}: datasets.{name}: give splits.dev or dev_from_train")
+    for name, attack in config["attacks"].items():
+        if attack["recipe"] != name:
+            raise AmdaError(f"{source}: attacks.{name}.recipe: must be {name!r}")
+    tables = config["tables"]
+    for table, spec in tables.items():
+        datasets = spec.get("datasets", [spec.get("dataset")])
+        models = spec.get("models", [spec.get("model")])
+        attacks = spec.get("attacks", [spec.get("attack")])
+        for ds in datasets:
+            if ds not in config["datasets"]:
+                raise AmdaError(f"{source}: tables.{table}: dataset {ds!r} is not under datasets")
+        for m in models:
+            if m not in config["models"]:
+                raise AmdaError(f"{source}: tables.{table}: model {m!r} is not under models")
+        for a in attacks:
+            if a not in config["attacks"]:
+                raise AmdaError(f"{source}: tables.{table}: attack {a!r} is not under attacks")
+
+
+def dataset_dir(config, name, root="."):
+    ds = config["datasets"][name]
+    return Path(root) / ds["dir"].replace("{shared_data}", config["paths"]["shared_data"])
+
+
+def source_files(config, name, root="."):
+    """split -> parquet path of a parquet-sourced dataset."""
+    ds = config["datasets"][name]
+    if ds["source"] != "parquet":
+        return {}
+    base = dataset_dir(config, name, root)
+    return {split: base / fname for split, fname in ds["splits"].items()}
+
+
+def check_files(config, datasets, root=".", source="config"):
+    """The files the requested datasets and the attack resources need must exist."""
+    resources = Path(root) / config["paths"]["shared_resources"]
+    if not resources.is_dir():
+        raise AmdaError(f"{source}: paths.shared_resources: folder {resources} does not exist")
+    for name in datasets:
+        for split, path in source_files(config, name, root).items():
+            if not path.is_file():
+                raise AmdaError(f"{source}: datasets.{name}.splits.{split}: file {path} does not exist")
+
+
+def alpha_for(config, dataset, method, attack):
+    """Mixup α for dataset × method × attack, falling back to mixup.alpha.default."""
+    table = config["mixup"]["alpha"]
+    return float(table.get(dataset, {}).get(method, {}).get(attack, table["default"]))
+
+
+def ada_ratio(config, dataset):
+    ratios = config["ada"]["ratio"]
+    if dataset not in ratios:
+        raise AmdaError(f"config: ada.ratio.{dataset}: missing (needed by the ADA/AMDA models of {dataset})")
+    return float(ratios[dataset])
+
+
+def adv_train_fraction(config, dataset):
+    fraction = config["adv_train"]["fraction"]
+    if isinstance(fraction, dict):
+        if dataset not in fraction:
+            raise AmdaError(f"config: adv_train.fraction.{dataset}: missing")
+        return float(fraction[dataset])
+    return float(fraction)
+
+
+def training_keys(config, method):
+    """Global training settings with the method's overrides applied."""
+    base = {k: v for k, v in config["training"].items() if k != "methods"}
+    base.update(config["training"].get("methods", {}).get(method, {}))
+    return base
+
+
+def uses_adversarial_data(method):
+    return method in ADV_METHODS
+
+
+def training_spec(config, run):
+    """The resolved spec that workflow_scripts/train_model.py takes for one model (see that script)."""
+    model = config["models"][run.model]
+    ds = config["datasets"][run.dataset]
+    overrides = parse_hp(run.hp)
+    alpha = None
+    if run.method in MIXUP_METHODS:
+        alpha = overrides.get("alpha", alpha_for(config, run.dataset, run.method, run.train_attack))
+    needs_ratio = run.method in ADV_METHODS
+    ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None
+    attack = config["attacks"][run.train_attack] if run.train_attack != CLEAN else None
+    return {
+        "run": run.as_dict(),
+        "model": {"name": run.model, **model},
+        "num_labels": len(ds["label_names"]),
+        "max_length": ds["max_length"],
+        "cache_dir": config["paths"]["cache"],
+        "training": training_keys(config, run.method),
+        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"],
+                  "shared_forward": config["mixup"]["shared_forward"]},
+        "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
+        "attack": dict(attack, name=run.train_attack) if attack else None,
+    }
+
+
+def valid_run(run):
+    """Whether a run identity is meaningful (e.g. base is trained on clean data only)."""
+    if run.method == "base":
+        return run.train_attack == CLEAN and run.hp == "default"
+    if run.train_attack == CLEAN:
+        return False
+    hp = parse_hp(run.hp)
+    if "alpha" in hp and run.method not in MIXUP_METHODS:
+        return False
+    if "ratio" in hp and run.method not in ADV_METHODS:
+        return False
+    return all(math.isfinite(v) and v > 0 for v in hp.values())
+

@@ -1,0 +1,58 @@
+"""Atomic writes: an output path either holds a complete file or does not exist."""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path, write):
+    """Call `write(tmp_path)` to fill a temporary sibling of `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json_atomic(obj, path):
+    """Write `obj` as indented, key-sorted JSON to `path` atomically."""
+
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=2, sort_keys=True, default=_json_default)
+            fh.write("\n")
+
+    write_atomic(path, write)
+
+
+def write_parquet_atomic(df, path):
+    """Write a DataFrame to parquet atomically (no index)."""
+    write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_text_atomic(text, path):
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(text)
+
+    write_atomic(path, write)
+
+
+def read_json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _json_default(obj):
+    # numpy scalars and arrays
+    if hasattr(obj, "item") and getattr(obj, "ndim", 0) == 0:
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -1,0 +1,108 @@
+"""Config validation: the shipped configs pass; each kind of mistake gets a one-line error naming the key."""
+import copy
+
+import pytest
+
+from amda.config import (
+    alpha_for, check_files, load_yaml, training_spec, valid_run, validate_config,
+)
+from amda.errors import AmdaError
+from amda.naming import RunId
+
+
+@pytest.fixture(scope="module")
+def default(repo):
+    return load_yaml(repo / "config.yaml")
+
+
+def _merged(repo, name):
+    """What Snakemake does with `--configfile name`: config.yaml extended (recursively) by the file."""
+    from snakemake.utils import update_config
+
+    config = load_yaml(repo / "config.yaml")
+    if name != "config.yaml":
+        update_config(config, load_yaml(repo / name))
+    return config
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "configs/paper.yaml", "configs/tiny.yaml", "configs/cpu-full.yaml"])
+def test_shipped_configs_are_valid(repo, name):
+    config = validate_config(_merged(repo, name), source=name)
+    assert config["offline"] in (True, False)
+
+
+def _error(config, mutate):
+    config = copy.deepcopy(config)
+    mutate(config)
+    with pytest.raises(AmdaError) as info:
+        validate_config(config, source="config.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda c: c["training"].update(epoch=3), "config.yaml: training.epoch: unknown key"),
+    (lambda c: c.update(victim_seeds=[1]), "config.yaml: victim_seeds: unknown key"),
+    (lambda c: c["training"].update(epochs="3"), "training.epochs: '3' is not of type 'integer'"),
+    (lambda c: c["training"]["methods"].update(tmix={"lr_": 1.0}), "training.methods.tmix.lr_: unknown key"),
+    (lambda c: c["mixup"].update(mask="both"), "mixup.mask: 'both' is not one of"),
+    (lambda c: c["datasets"]["sst2"].update(max_length="long"), "datasets.sst2.max_length"),
+    (lambda c: c["datasets"]["sst2"].pop("label_names"), "datasets.sst2.label_names: required key is missing"),
+    (lambda c: c["models"]["minilm"].update(mixup_layers=[7]), "models.minilm.mixup_layers: [7] exceed num_layers 6"),
+    (lambda c: c["models"]["minilm"].update(family="gpt"), "models.minilm.family"),
+    (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
+    (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
+])
+def test_bad_config_names_the_key(default, mutate, expected):
+    assert expected in _error(default, mutate)
+
+
+def test_missing_data_file_is_named(default, tmp_path, shared):
+    config = validate_config(copy.deepcopy(default))
+    config["paths"]["shared_resources"] = str(shared / "resources")
+    config["datasets"]["sst2"]["dir"] = str(tmp_path)
+    with pytest.raises(AmdaError, match=r"datasets\.sst2\.splits\.train: file .*train\.parquet does not exist"):
+        check_files(config, ["sst2"])
+
+
+def test_missing_resources_folder_is_named(default, tmp_path):
+    config = validate_config(copy.deepcopy(default))
+    config["paths"]["shared_resources"] = str(tmp_path / "nowhere")
+    with pytest.raises(AmdaError, match="paths.shared_resources"):
+        check_files(config, ["sst2"])
+
+
+def test_alpha_lookup_and_default(default):
+    config = validate_config(copy.deepcopy(default))
+    assert alpha_for(config, "sst2", "tmix", "textfooler") == 0.4
+    assert alpha_for(config, "imdb", "amda_smix", "pwws") == 8.0
+    assert alpha_for(config, "ag_news", "tmix", "pwws") == config["mixup"]["alpha"]["default"]
+
+
+def test_training_spec_resolves_overrides(default):
+    config = validate_config(copy.deepcopy(default))
+    config["training"]["methods"] = {"tmix": {"epochs": 7}}
+    spec = training_spec(config, RunId("sst2", "minilm", "tmix", "pwws", "alpha-4", 42))
+    assert spec["training"]["epochs"] == 7
+    assert spec["mixup"]["alpha"] == 4.0
+    assert spec["ada"]["ratio"] is None
+    assert spec["model"]["mixup_layers"] == [4, 5, 6]
+    base = training_spec(config, RunId("sst2", "minilm", "base", "clean", "default", 42))
+    assert base["training"]["epochs"] == config["training"]["epochs"]
+    assert base["attack"] is None
+    ada = training_spec(config, RunId("sst2", "minilm", "ada", "pwws", "ratio-0.5", 1))
+    assert ada["ada"]["ratio"] == 0.5 and ada["mixup"]["alpha"] is None and ada["attack"]["name"] == "pwws"
+
+
+@pytest.mark.parametrize("run, ok", [
+    (RunId("sst2", "m", "base", "clean", "default", 1), True),
+    (RunId("sst2", "m", "base", "pwws", "default", 1), False),
+    (RunId("sst2", "m", "ada", "clean", "default", 1), False),
+    (RunId("sst2", "m", "ada", "pwws", "alpha-2", 1), False),
+    (RunId("sst2", "m", "tmix", "pwws", "ratio-0.5", 1), False),
+    (RunId("sst2", "m", "amda_tmix", "pwws", "ratio-0.5", 1), True),
+    (RunId("sst2", "m", "amda_tmix", "textfooler", "alpha-0.2", 1), True),
+])
+def test_valid_run(run, ok):
+    assert valid_run(run) is ok

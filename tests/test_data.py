@@ -1,0 +1,82 @@
+"""Data stage library: row validation names file and row; subsampling is stratified and seeded."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from amda.data import (
+    build_splits, normalise, overlap, read_parquet_split, stratified_sample, validate_rows,
+)
+from amda.errors import AmdaError
+
+
+def frame(texts, labels):
+    return pd.DataFrame({"text": texts, "label": labels, "source_row": np.arange(len(texts))})
+
+
+@pytest.mark.parametrize("texts, labels, message", [
+    (["good", "  "], [0, 1], "data.parquet row 1: empty text"),
+    (["good", None], [0, 1], "data.parquet row 1: missing text"),
+    (["good", "bad"], [0, 2], "data.parquet row 1: label 2 out of range 0..1"),
+    (["good", "bad"], [0, -1], "data.parquet row 1: label -1 out of range"),
+    (["good", "bad"], [0, 0.5], "data.parquet row 1: label 0.5 is not an integer"),
+    (["good", "bad"], [0, None], "data.parquet row 1: missing label"),
+    (["good", "bad"], [0, "pos"], "data.parquet row 1: label 'pos' is not an integer"),
+])
+def test_validate_rows_names_the_row(texts, labels, message):
+    with pytest.raises(AmdaError) as info:
+        validate_rows(frame(texts, labels), 2, "data.parquet")
+    assert message in str(info.value)
+
+
+def test_non_parquet_and_missing_column(tmp_path):
+    bad = tmp_path / "train.parquet"
+    bad.write_text("text,label\nhello,1\n")
+    with pytest.raises(AmdaError, match=r"train\.parquet: not a readable parquet file"):
+        read_parquet_split(bad)
+    pd.DataFrame({"sentence": ["a"], "label": [0]}).to_parquet(bad)
+    with pytest.raises(AmdaError, match=r"train\.parquet: missing column\(s\) text"):
+        read_parquet_split(bad)
+
+
+def test_stratified_sample_keeps_proportions_and_is_seeded():
+    df = frame([f"t{i}" for i in range(1000)], [0] * 700 + [1] * 300)
+    a = stratified_sample(df, 100, seed=3)
+    b = stratified_sample(df, 100, seed=3)
+    c = stratified_sample(df, 100, seed=4)
+    assert a["label"].value_counts().to_dict() == {0: 70, 1: 30}
+    assert a.equals(b)
+    assert not a["text"].equals(c["text"])
+    assert list(a["source_row"]) == sorted(a["source_row"])  # source order kept
+
+
+def test_stratified_sample_largest_remainder():
+    df = frame([f"t{i}" for i in range(10)], [0, 0, 0, 0, 0, 1, 1, 1, 2, 2])
+    counts = stratified_sample(df, 3, seed=0)["label"].value_counts().to_dict()
+    assert counts == {0: 1, 1: 1, 2: 1}  # exact shares 1.5 / 0.9 / 0.6: floors 1/0/0, remainders to 1 and 2
+
+
+def test_overlap_is_whitespace_and_control_character_insensitive():
+    a = frame(["a  b", "by.what", "the end\u0097", "new"], [0, 1, 1, 0])
+    b = frame(["a b", "by .what", "the end"], [0, 1, 1])
+    assert overlap(a, b) == {"exact": 0, "normalised": 3}
+    assert normalise(" x \n y ") == "xy"
+
+
+def test_build_splits_drops_test_overlap_and_reports_it():
+    train = frame([f"s{i}" for i in range(40)] + ["shared  text"], [i % 2 for i in range(41)])
+    test = frame(["shared text", "other"], [0, 1])
+    spec = {"subsample": {}, "dev_from_train": 4, "drop_test_overlap": True}
+    splits, info = build_splits({"train": train, "test": test}, spec, seed=0)
+    assert info["overlap_before"]["train_test"]["normalised"] == 1
+    assert info["dropped_from_train"] == 1
+    assert info["overlap_after"]["train_test"] == {"exact": 0, "normalised": 0}
+    assert len(splits["dev"]) == 4 and len(splits["train"]) == 36
+    kept, info_kept = build_splits({"train": train, "test": test}, dict(spec, drop_test_overlap=False), seed=0)
+    assert info_kept["dropped_from_train"] == 0 and info_kept["overlap_after"]["train_test"]["normalised"] == 1
+
+
+def test_imdb_test_set_lies_inside_train(shared):
+    """The paper's 488 contrast-set reviews all occur in IMDB train; the overlap measure must see every one."""
+    train = read_parquet_split(shared / "data/imdb/train.parquet")
+    test = read_parquet_split(shared / "data/imdb/test.parquet")
+    assert overlap(test, train)["normalised"] == 488

@@ -1,0 +1,101 @@
+"""The workflow as a user drives it: dry runs, lint, the data stage for real, bad input handling."""
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from conftest import job_counts, snakemake
+
+pytestmark = pytest.mark.usefixtures("nltk_data")
+
+
+def test_default_dry_run_plans_the_table2_grid(workflow):
+    result = snakemake(workflow, "-n", "results/table2.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    # base + {ada, tmix, smix, amda_tmix, amda_smix} x {pwws, textfooler}
+    assert counts["train_model"] == 11
+    assert counts["attack_shard"] == counts["merge_attack"] == 12
+    assert counts["adv_train_shard"] == counts["merge_adv_train"] == 2
+    assert counts["prepare_data"] == counts["prepare_nltk"] == counts["counterfit"] == counts["table2"] == 1
+
+
+def test_default_dry_run_of_everything(workflow):
+    result = snakemake(workflow, "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout + result.stderr)
+    assert {"table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison"} <= set(counts)
+    assert counts["static_eval"] == 2 * 3  # victim + 2 re-seeded base models, 2 attacks
+
+
+def test_lint_is_clean(workflow):
+    result = snakemake(workflow, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_data_stage_runs_on_tiny_config(workflow):
+    result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", "configs/tiny.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = workflow / "results" / "data" / "sst2"
+    sizes = {s: len(pd.read_parquet(data / f"{s}.parquet")) for s in ("train", "dev", "test")}
+    assert sizes == {"train": 96, "dev": 32, "test": 6}
+    stats = json.loads((data / "stats.json").read_text())
+    assert stats["splits"]["train"]["rows"] == 96
+    assert stats["splits"]["test"]["labels"] == {"0": 3, "1": 3}
+    assert stats["splits"]["train"]["tokens_minilm"]["max"] > 0
+    assert (workflow / "results" / "benchmarks" / "prepare_data" / "sst2.tsv").exists()
+    # Nothing to do the second time.
+    again = snakemake(workflow, "-n", "results/data/sst2/stats.json", "--configfile", "configs/tiny.yaml")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def _snapshot(root):
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _bad_config(workflow, text):
+    path = workflow / "bad.yaml"
+    path.write_text(text)
+    return path.name
+
+
+@pytest.mark.parametrize("text, message", [
+    ("training:\n  epoch: 3\n", "error: config.yaml + bad.yaml: training.epoch: unknown key"),
+    ("training:\n  epochs: three\n", "error: config.yaml + bad.yaml: training.epochs: 'three' is not of type 'integer'"),
+    ("mixup:\n  mask: both\n", "error: config.yaml + bad.yaml: mixup.mask: 'both' is not one of ['union', 'first']"),
+    ("datasets:\n  sst2:\n    splits: {train: nope.parquet, dev: dev.parquet, test: test.parquet}\n",
+     "datasets.sst2.splits.train: file ../shared/data/sst2/nope.parquet does not exist"),
+])
+def test_bad_config_one_line_error_and_results_untouched(workflow, text, message):
+    results = workflow / "results" / "data" / "sst2"
+    results.mkdir(parents=True)
+    (results / "stats.json").write_text("{}")
+    before = _snapshot(workflow / "results")
+    result = snakemake(workflow, "--cores", "1", "results/table2.csv", "--configfile", _bad_config(workflow, text))
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error_lines == [error_lines[0]] and message in error_lines[0], result.stderr
+    assert _snapshot(workflow / "results") == before
+
+
+def test_broken_data_edit_keeps_computed_results(workflow, tmp_path):
+    """A source file edited into an invalid state: one-line error naming file and row; old outputs survive."""
+    src = tmp_path / "data"
+    src.mkdir()
+    for split in ("train", "dev", "test"):
+        pd.read_parquet(workflow.parent / "shared" / "data" / "sst2" / f"{split}.parquet").head(200).to_parquet(
+            src / f"{split}.parquet")
+    overlay = _bad_config(workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n")
+    ok = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    before = _snapshot(workflow / "results" / "data")
+    broken = pd.read_parquet(src / "train.parquet")
+    broken.loc[17, "text"] = " "
+    broken.to_parquet(src / "train.parquet")
+    os.utime(src / "train.parquet")
+    result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
+    assert result.returncode != 0
+    assert f"error: {src}/train.parquet row 17: empty text" in result.stderr
+    assert _snapshot(workflow / "results" / "data") == before
