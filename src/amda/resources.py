@@ -12,13 +12,13 @@ from pathlib import Path
 
 from amda.errors import AmdaError
 
-# What the attacks need, relative to an nltk_data folder.
-REQUIRED_NLTK = (
-    "corpora/wordnet",
-    "corpora/stopwords",
-    "taggers/averaged_perceptron_tagger_eng",
-    "taggers/universal_tagset",
-)
+# What the attacks need, relative to an nltk_data folder, and the NLTK package names that provide it.
+REQUIRED_NLTK = {
+    "corpora/wordnet": "wordnet",
+    "corpora/stopwords": "stopwords",
+    "taggers/averaged_perceptron_tagger_eng": "averaged_perceptron_tagger_eng",
+    "taggers/universal_tagset": "universal_tagset",
+}
 
 
 def missing_nltk(directory):
@@ -34,25 +34,43 @@ def _strip_group_other_write(root):
             os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_IWGRP | stat.S_IWOTH) | stat.S_IWUSR)
 
 
+def _download(tree, packages):
+    """NLTK's own downloader, for a machine with a network but without the shared copy."""
+    import nltk
+
+    for package in packages:
+        if not nltk.download(package, download_dir=str(tree), quiet=True, raise_on_error=True):
+            raise AmdaError(f"nltk.download({package!r}) failed")
+    for archive in tree.rglob("*.zip"):  # NLTK reads wordnet only unzipped
+        shutil.unpack_archive(archive, archive.parent)
+
+
 def prepare_nltk_data(src, dst):
     """Copy the NLTK data under `src` to `dst` (go-w) unless `dst` is already complete; return `dst`.
 
     Re-runnable: a complete `dst` is left alone; an incomplete one is rebuilt. The copy goes to a
-    temporary sibling first, so an interrupted run never leaves a half-copied `dst` behind.
+    temporary sibling first, so an interrupted run never leaves a half-copied `dst` behind. Where
+    `src` is missing, NLTK's downloader fills `dst` instead (this needs a network).
     """
     src, dst = Path(src), Path(dst)
     if dst.is_dir() and not missing_nltk(dst):
         _strip_group_other_write(dst)
         return dst
-    if not src.is_dir():
-        raise AmdaError(f"paths.shared_resources: NLTK data folder {src} does not exist")
-    absent = missing_nltk(src)
-    if absent:
-        raise AmdaError(f"paths.shared_resources: {src} lacks {', '.join(absent)}")
+    if src.is_dir() and missing_nltk(src):
+        raise AmdaError(f"paths.shared_resources: {src} lacks {', '.join(missing_nltk(src))}")
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     try:
-        shutil.copytree(src, tmp / "tree", symlinks=False)
+        if src.is_dir():
+            shutil.copytree(src, tmp / "tree", symlinks=False)
+        else:
+            try:
+                _download(tmp / "tree", REQUIRED_NLTK.values())
+            except Exception as err:
+                raise AmdaError(
+                    f"paths.shared_resources: NLTK data folder {src} does not exist and downloading it failed "
+                    f"({type(err).__name__}: {err})"
+                ) from None
         _strip_group_other_write(tmp / "tree")
         if dst.exists():
             shutil.rmtree(dst)

@@ -1,0 +1,200 @@
+"""Reading per-model summaries and reducing them over seeds: the shared layer of the last stage.
+
+Every summary carries its own run identity (dataset, model, method, train_attack, hp, seed and,
+for attack summaries, the attack), so inputs are indexed by what they say they are, never by
+their paths. Look-ups of a missing input raise an `AmdaError` naming the model and attack.
+"""
+import json
+import math
+import statistics
+from dataclasses import dataclass
+
+from amda.errors import AmdaError
+from amda.naming import CLEAN, DEFAULT_HP, METHODS, RunId, format_hp, parse_hp
+
+IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
+TAE_KEYS = ("attack", "n", "accuracy_under_attack", "attack_success_rate",
+            "mean_modification_rate", "mean_queries", "counts")
+SAE_KEYS = ("attack", "n", "static_accuracy")
+METRICS_KEYS = ("test_accuracy",)
+PERCENT = 100.0  # summaries hold fractions; tables show percentages like the paper
+
+MODEL_NAMES = {"minilm": "MiniLM", "mpnet": "MPNet"}
+DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "ag_news": "AG News"}
+ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
+METHOD_NAMES = {
+    "base": "Base", "ada": "ADA", "tmix": "TMix", "smix": "SMix",
+    "amda_tmix": "AMDA-TMix", "amda_smix": "AMDA-SMix",
+    "ada_iter": "ADA (iterative)", "amda_tmix_iter": "AMDA-TMix (iterative)",
+    "amda_smix_iter": "AMDA-SMix (iterative)",
+}
+
+
+def display(names, key):
+    return names.get(key, key)
+
+
+def describe_run(run):
+    """`sst2/minilm/ada/pwws/default seed 42`: how messages name a model."""
+    return f"{run.dataset}/{run.model}/{run.method}/{run.train_attack}/{run.hp} seed {run.seed}"
+
+
+def trained_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
+    """The model of `method` that a table shows under `attack`: base is trained clean, the others on `attack`."""
+    train_attack = CLEAN if method == "base" else attack
+    return RunId(dataset, model, method, train_attack, hp, int(seed))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One input record and the file it came from (for messages that name the file)."""
+
+    path: str
+    record: dict
+
+    def number(self, key, scale=1.0):
+        """A numeric field times `scale`; None (e.g. no successful attack to average over) stays None."""
+        if key not in self.record:
+            raise AmdaError(f"{self.path} lacks key {key}")
+        value = self.record[key]
+        if value is None:
+            return None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise AmdaError(f"{self.path}: {key} must be a number, got {value!r}")
+        return float(value) * scale
+
+    def count(self, name):
+        counts = self.record["counts"]
+        if not isinstance(counts, dict) or not isinstance(counts.get(name), int):
+            raise AmdaError(f"{self.path}: counts.{name} must be an integer")
+        return counts[name]
+
+
+def _read(path, required, kind):
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+    except FileNotFoundError:
+        raise AmdaError(f"{kind} file {path} does not exist") from None
+    except json.JSONDecodeError as err:
+        raise AmdaError(f"{kind} file {path} is not valid JSON: {err}") from None
+    if not isinstance(record, dict):
+        raise AmdaError(f"{kind} file {path} must hold a JSON object")
+    missing = [key for key in IDENTITY_KEYS + required if key not in record]
+    if missing:
+        raise AmdaError(f"{kind} file {path} lacks key(s) {', '.join(missing)}")
+    try:
+        seed = int(record["seed"])
+    except (TypeError, ValueError):
+        raise AmdaError(f"{kind} file {path}: seed {record['seed']!r} is not an integer") from None
+    run = RunId(*(str(record[key]) for key in IDENTITY_KEYS[:-2]), _canonical_hp(record["hp"], path, kind), seed)
+    return run, Summary(str(path), record)
+
+
+def _canonical_hp(hp, path, kind):
+    """`alpha-2.0` and `alpha-2` name the same setting: keep the form `amda.naming.format_hp` writes."""
+    try:
+        setting = parse_hp(str(hp))
+    except ValueError as err:
+        raise AmdaError(f"{kind} file {path}: {err}") from None
+    return format_hp(*setting.popitem()) if setting else DEFAULT_HP
+
+
+class Summaries:
+    """TAE, SAE and training-metrics records indexed by the run identity (and attack) they carry."""
+
+    def __init__(self, table):
+        self.table = table
+        self._tae, self._sae, self._metrics = {}, {}, {}
+
+    @classmethod
+    def load(cls, table, tae=(), sae=(), metrics=()):
+        summaries = cls(table)
+        for path in tae:
+            run, summary = _read(path, TAE_KEYS, "TAE summary")
+            summaries._add(summaries._tae, (run, summary.record["attack"]), summary)
+        for path in sae:
+            run, summary = _read(path, SAE_KEYS, "SAE summary")
+            summaries._add(summaries._sae, (run, summary.record["attack"]), summary)
+        for path in metrics:
+            run, summary = _read(path, METRICS_KEYS, "training metrics")
+            summaries._add(summaries._metrics, run, summary)
+        return summaries
+
+    def _add(self, index, key, summary):
+        if key in index:
+            what = describe_run(key) if isinstance(key, RunId) else f"{describe_run(key[0])} under attack {key[1]}"
+            raise AmdaError(f"{self.table}: {summary.path} and {index[key].path} both describe {what}")
+        index[key] = summary
+
+    def tae(self, run, attack):
+        try:
+            return self._tae[(run, attack)]
+        except KeyError:
+            raise AmdaError(f"{self.table}: no TAE summary for {describe_run(run)} under attack {attack}") from None
+
+    def sae(self, run, attack):
+        try:
+            return self._sae[(run, attack)]
+        except KeyError:
+            raise AmdaError(f"{self.table}: no SAE summary for {describe_run(run)} under attack {attack}") from None
+
+    def found(self, field):
+        """Values of `field` (a run-identity key or `attack`) across the TAE summaries, in a stable order.
+
+        Used when a grid is not given: the table then covers every combination of what was found.
+        """
+        values = {attack if field == "attack" else getattr(run, field) for run, attack in self._tae}
+        return sorted(values, key=METHODS.index if field == "method" else None)
+
+    def only(self, field):
+        """The one value of `field` the TAE summaries share (a figure shows one dataset, model, attack)."""
+        values = self.found(field)
+        if len(values) != 1:
+            raise AmdaError(f"{self.table}: the TAE summaries cover {len(values)} values of {field} "
+                            f"({', '.join(map(str, values)) or 'none'}); name the one to plot")
+        return values[0]
+
+    def has_sae(self, run, attack):
+        return (run, attack) in self._sae
+
+    def metrics(self, run):
+        try:
+            return self._metrics[run]
+        except KeyError:
+            raise AmdaError(f"{self.table}: no training metrics (metrics.json) for {describe_run(run)}") from None
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation over seeds; std is NaN when fewer than two values."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values):
+        values = [v for v in values if v is not None]
+        if not values:
+            return cls(math.nan, math.nan, 0)
+        std = statistics.stdev(values) if len(values) > 1 else math.nan
+        return cls(statistics.fmean(values), std, len(values))
+
+
+def stat_columns(prefix, stat, digits=4):
+    return {f"{prefix}_mean": _round(stat.mean, digits), f"{prefix}_std": _round(stat.std, digits)}
+
+
+def _round(value, digits):
+    return value if math.isnan(value) else round(value, digits)
+
+
+def seeds_text(seeds):
+    return ";".join(str(s) for s in seeds)
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,82 @@
+"""Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
+
+Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
+(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import pandas as pd  # noqa: E402
+
+from amda.aggregate import (  # noqa: E402
+    ATTACK_NAMES, DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PERCENT, Stat, display, seeds_text, stat_columns,
+    trained_run,
+)
+from amda.errors import AmdaError  # noqa: E402
+from amda.io import write_atomic  # noqa: E402
+from amda.naming import DEFAULT_HP, format_hp, parse_hp  # noqa: E402
+
+AXIS_LABELS = {"ratio": "ratio of adversarial training data", "alpha": "mixup α"}
+LINES = (("accuracy_under_attack", "-o", "under attack"), ("clean_accuracy", "--s", "clean"))
+
+
+def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seeds, default_value=None):
+    """One row per method × swept value; `default_value` is the value that hp `default` runs stand for."""
+    if hp_key not in AXIS_LABELS:
+        raise AmdaError(f"{summaries.table}: unknown swept hyper-parameter {hp_key!r} (expected ratio or alpha)")
+    rows = []
+    for method in methods:
+        for value in values:
+            hp = DEFAULT_HP if default_value is not None and float(value) == float(default_value) \
+                else format_hp(hp_key, value)
+            runs = [trained_run(dataset, model, method, attack, seed, hp=hp) for seed in seeds]
+            aua = Stat.of([summaries.tae(r, attack).number("accuracy_under_attack", PERCENT) for r in runs])
+            clean = Stat.of([summaries.metrics(r).number("test_accuracy", PERCENT) for r in runs])
+            rows.append({
+                "dataset": dataset, "model": model, "method": method, "attack": attack, "hp": hp,
+                hp_key: float(value), "seeds": seeds_text(seeds), "n": len(seeds),
+                **stat_columns("accuracy_under_attack", aua), **stat_columns("clean_accuracy", clean),
+            })
+    return pd.DataFrame(rows)
+
+
+def swept_values(summaries, hp_key):
+    """The `hp_key` values the TAE summaries' models were trained with (hp `default` runs aside)."""
+    values = set()
+    for hp in summaries.found("hp"):
+        if hp == DEFAULT_HP:
+            continue
+        setting = parse_hp(hp)
+        if hp_key not in setting:
+            raise AmdaError(f"{summaries.table}: a TAE summary is of hp {hp}, not a {hp_key} setting")
+        values.add(setting[hp_key])
+    return sorted(values)
+
+
+def plot_sweep(frame, hp_key, path):
+    """Write the sweep as a PNG (atomically): solid lines under attack, dashed lines clean."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=150)
+    for method, block in frame.groupby("method", sort=False):
+        block = block.sort_values(hp_key)
+        name = display(METHOD_NAMES, method)
+        for prefix, style, label in LINES:
+            errors = block[f"{prefix}_std"]
+            ax.errorbar(block[hp_key], block[f"{prefix}_mean"], yerr=None if errors.isna().all() else errors,
+                        fmt=style, capsize=3, label=f"{name}, {label}")
+    if hp_key == "alpha":
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticks(sorted(frame[hp_key].unique()))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    first = frame.iloc[0]
+    n = int(first["n"])
+    ax.set_title(f"{display(DATASET_NAMES, first['dataset'])}, {display(MODEL_NAMES, first['model'])}, "
+                 f"{display(ATTACK_NAMES, first['attack'])} (n={n})", fontsize=10)
+    ax.set_xlabel(AXIS_LABELS[hp_key])
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)

@@ -1,0 +1,438 @@
+"""Aggregation stage: tables, figures and the paper comparison from small summaries (no models).
+
+Expected numbers are computed by hand from tests/fixtures/aggregate (values listed in each test).
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import pandas as pd
+import pytest
+import yaml
+from docutils.core import publish_parts
+
+from amda.aggregate import Stat, Summaries
+from amda.errors import AmdaError
+from amda.naming import RunId
+from amda.paper import (
+    FAILS, HOLDS, claim_amda_beats, claim_clean_cost, claim_sae_overstates, default_paper_results,
+    load_paper_results,
+)
+from amda.tables import SPREAD_UNKNOWN, gain_verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "aggregate"
+SCRIPT = ROOT / "workflow_scripts" / "aggregate.py"
+sys.path.insert(0, str(SCRIPT.parent))
+import aggregate as stage  # noqa: E402  (the stage script, imported to call its main())
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def approx(expected):
+    """CSV numbers are rounded to 4 decimals."""
+    return pytest.approx(expected, abs=1e-3)
+
+
+def fixture_files(pattern):
+    return sorted(str(p) for p in FIXTURES.rglob(pattern))
+
+
+def table2_args(tmp_path, tae=None, metrics=None):
+    return ["table2", "--tae", *(tae or fixture_files("tae-pwws.json")),
+            "--metrics", *(metrics or fixture_files("metrics.json")),
+            "--datasets", "sst2", "--models", "minilm", "--methods", "base", "ada", "amda_tmix",
+            "--attacks", "pwws", "--seeds", "42", "43",
+            "--out-csv", str(tmp_path / "table2.csv"), "--out-md", str(tmp_path / "table2.md")]
+
+
+def table1_args(tmp_path):
+    return ["table1", "--tae", *fixture_files("tae-pwws.json"), "--sae", *fixture_files("sae-pwws.json"),
+            "--metrics", *fixture_files("metrics.json"), "--datasets", "sst2", "--models", "minilm",
+            "--attacks", "pwws", "--victim-seed", "42", "--seeds", "43", "44",
+            "--out-csv", str(tmp_path / "table1.csv"), "--out-md", str(tmp_path / "table1.md")]
+
+
+def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modification_rate=0.1):
+    """A metrics.json and a consistent tae-{attack}.json for `run` (100 examples, 10 skipped)."""
+    identity = run.as_dict()
+    failed = round(accuracy_under_attack * 100)
+    successful = 90 - failed
+    paths = {"metrics": root / run.model_dir / "metrics.json", "tae": root / run.tae(attack)}
+    records = {
+        "metrics": {**identity, "test_accuracy": test_accuracy},
+        "tae": {**identity, "attack": attack, "n": 100, "clean_accuracy": 0.9,
+                "accuracy_under_attack": failed / 100, "attack_success_rate": successful / 90,
+                "mean_modification_rate": modification_rate, "mean_queries": 50.0,
+                "counts": {"successful": successful, "failed": failed, "skipped": 10, "errored": 0}},
+    }
+    for kind, path in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(records[kind]))
+    return paths
+
+
+# --- Table 2 -------------------------------------------------------------------------------------
+
+def test_table2_cells_are_means_and_sample_stds_over_seeds(tmp_path):
+    stage.main(table2_args(tmp_path))
+    frame = pd.read_csv(tmp_path / "table2.csv").set_index("method")
+    # clean accuracy comes from metrics.json (base 0.91, 0.89), not from the TAE summary (0.90, 0.88)
+    expected = {
+        "base": dict(clean_accuracy=(90.0, math.sqrt(2)), accuracy_under_attack=(12.0, 2 * math.sqrt(2)),
+                     modification_rate=(11.0, math.sqrt(2)), queries=(110.0, 10 * math.sqrt(2)),
+                     attack_success_rate=((80 / 90 + 74 / 88) * 50, None), errored_total=0, examples_total=200),
+        "ada": dict(clean_accuracy=(85.0, 2 * math.sqrt(2)), accuracy_under_attack=(31.0, math.sqrt(2)),
+                    modification_rate=(16.0, math.sqrt(2)), queries=(160.0, 10 * math.sqrt(2)),
+                    errored_total=2, examples_total=202),
+        "amda_tmix": dict(clean_accuracy=(89.0, math.sqrt(2)), accuracy_under_attack=(42.0, 2 * math.sqrt(2)),
+                          modification_rate=(19.0, math.sqrt(2)), queries=(205.0, 5 * math.sqrt(2))),
+    }
+    for method, columns in expected.items():
+        row = frame.loc[method]
+        assert row["n"] == 2 and row["seeds"] == "42;43"
+        for column, value in columns.items():
+            if isinstance(value, tuple):
+                assert row[f"{column}_mean"] == approx(value[0]), (method, column)
+                if value[1] is not None:
+                    assert row[f"{column}_std"] == approx(value[1]), (method, column)
+            else:
+                assert row[column] == value, (method, column)
+    assert frame.loc["base", "train_attack"] == "clean" and frame.loc["ada", "train_attack"] == "pwws"
+    # AMDA gains 11 points over ADA; the seed spread is 2.83 + 1.41 = 4.24, so the gain counts
+    assert frame.loc["amda_tmix", "gain_over_ada"] == approx(11.0)
+    assert frame.loc["amda_tmix", "gain_exceeds_spread"] == "yes"
+    assert pd.isna(frame.loc["ada", "gain_exceeds_spread"])
+
+
+def test_table2_markdown_marks_a_gain_beyond_the_spread(tmp_path):
+    stage.main(table2_args(tmp_path))
+    markdown = (tmp_path / "table2.md").read_text()
+    assert "| AMDA-TMix | 89.0 ± 1.4 / 42.0 ± 2.8 (19.0 ± 1.4) † |" in markdown
+    assert "| Base | 90.0 ± 1.4 / 12.0 ± 2.8 (11.0 ± 1.4) |" in markdown
+    assert "n=2: seeds 42, 43" in markdown
+    assert "| ADA | 63.5 ± 2.3 / 160 ± 14 / 2 of 202 |" in markdown  # ASR 56/86, 52/84; queries; errored
+
+
+def test_markdown_has_methods_down_attacks_across_and_no_mark_with_one_seed(tmp_path):
+    methods, attacks = ["base", "ada", "amda_smix"], ["pwws", "textfooler"]
+    tae, metrics = [], []
+    for method in methods:
+        for attack in attacks:
+            train_attack = "clean" if method == "base" else attack
+            run = RunId("sst2", "minilm", method, train_attack, "default", 42)
+            paths = write_run(tmp_path, run, 0.9, attack, {"base": 0.1, "ada": 0.2, "amda_smix": 0.6}[method])
+            tae.append(str(paths["tae"]))
+            if str(paths["metrics"]) not in metrics:
+                metrics.append(str(paths["metrics"]))
+    args = table2_args(tmp_path, tae=tae, metrics=metrics)
+    args[args.index("--methods") + 1:args.index("--attacks")] = methods
+    args[args.index("--attacks") + 1:args.index("--seeds")] = attacks
+    args[args.index("--seeds") + 1:args.index("--out-csv")] = ["42"]
+    stage.main(args)
+
+    lines = (tmp_path / "table2.md").read_text().splitlines()
+    first = lines.index("| Method | PWWS | TextFooler |")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines[first + 2:first + 5]]
+    assert rows == ["Base", "ADA", "AMDA-SMix"]
+    assert lines[first + 4] == "| AMDA-SMix | 90.0 / 60.0 (10.0) | 90.0 / 60.0 (10.0) |"  # a 40-point gain, unmarked
+    assert SPREAD_UNKNOWN in "\n".join(lines)
+    frame = pd.read_csv(tmp_path / "table2.csv")
+    assert set(frame[frame["method"] == "amda_smix"]["gain_exceeds_spread"]) == {SPREAD_UNKNOWN}
+    assert frame["clean_accuracy_std"].isna().all()
+
+
+def test_without_grid_flags_the_grid_is_every_combination_found(tmp_path):
+    """The workflow's command line passes only files: the table covers what they hold, and all of it."""
+    def run(files):
+        stage.main(["table2", "--tae", *files("tae-pwws.json"), "--metrics", *files("metrics.json"),
+                    "--out-csv", str(tmp_path / "found.csv"), "--out-md", str(tmp_path / "found.md")])
+
+    # seed 44 exists only for base (a Table 1 re-seed): every method is then needed at seed 44
+    with pytest.raises(AmdaError, match="no TAE summary for sst2/minilm/ada/pwws/default seed 44 under attack pwws"):
+        run(fixture_files)
+    run(lambda pattern: [p for p in fixture_files(pattern) if "/seed44/" not in p])
+    stage.main(table2_args(tmp_path))
+    assert pd.read_csv(tmp_path / "found.csv").equals(pd.read_csv(tmp_path / "table2.csv"))
+    assert (tmp_path / "found.md").read_text() == (tmp_path / "table2.md").read_text()
+
+
+def test_gain_verdict_compares_the_gain_with_the_sum_of_stds():
+    assert gain_verdict(Stat(45.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "yes"   # 5 > 4
+    assert gain_verdict(Stat(43.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "no"    # 3 < 4
+    assert gain_verdict(Stat(60.0, math.nan, 1), Stat(40.0, math.nan, 1)) == SPREAD_UNKNOWN
+
+
+# --- Table 1 -------------------------------------------------------------------------------------
+
+def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
+    stage.main(table1_args(tmp_path))
+    frame = pd.read_csv(tmp_path / "table1.csv", dtype={"seeds": str})
+    assert list(frame["row"]) == ["victim", "reseeded", "reseeded", "reseeded_mean"]
+    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]
+    victim, seed43, seed44, mean = (frame.iloc[i] for i in range(4))
+    assert (victim["clean_accuracy_mean"], victim["tae_accuracy_mean"]) == approx((91.0, 10.0))
+    assert pd.isna(victim["sae_accuracy_mean"])          # not computed for the victim: shown as '—'
+    assert (seed43["tae_accuracy_mean"], seed43["sae_accuracy_mean"]) == approx((14.0, 55.0))
+    assert (seed44["tae_accuracy_mean"], seed44["sae_accuracy_mean"]) == approx((20.0, 65.0))
+    assert mean["n"] == 2
+    assert (mean["clean_accuracy_mean"], mean["clean_accuracy_std"]) == approx((90.5, 3 / math.sqrt(2)))
+    assert (mean["tae_accuracy_mean"], mean["tae_accuracy_std"]) == approx((17.0, 6 / math.sqrt(2)))
+    assert (mean["sae_accuracy_mean"], mean["sae_accuracy_std"]) == approx((60.0, 10 / math.sqrt(2)))
+    assert set(frame["static_set_size"]) == {80}
+
+    markdown = (tmp_path / "table1.md").read_text()
+    assert "| Model | Clean | PWWS: TAE | PWWS: SAE |" in markdown
+    assert "| Victim (seed 42) | 91.0 | 10.0 | — |" in markdown
+    assert "| Re-seeded, mean ± sd over seeds 43, 44 (n=2) | 90.5 ± 2.1 | 17.0 ± 4.2 | 60.0 ± 7.1 |" in markdown
+
+
+def test_table1_from_files_alone_shows_the_victims_own_sae_when_given(tmp_path):
+    """The workflow passes the victim's SAE too (0 by construction) and no grid flags."""
+    record = json.loads(Path(fixture_files("sae-pwws.json")[0]).read_text())
+    record.update(seed=42, static_accuracy=0.0)
+    victim_sae = tmp_path / "sae-pwws.json"
+    victim_sae.write_text(json.dumps(record))
+    csv, md = tmp_path / "table1.csv", tmp_path / "table1.md"
+    stage.main(["table1", "--tae", *fixture_files("tae-pwws.json"), "--sae", *fixture_files("sae-pwws.json"),
+                str(victim_sae), "--metrics", *fixture_files("metrics.json"), "--victim-seed", "42",
+                "--out-csv", str(csv), "--out-md", str(md)])
+    frame = pd.read_csv(csv, dtype={"seeds": str})
+    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]     # re-seeds: every seed but the victim's
+    assert frame.iloc[0]["sae_accuracy_mean"] == 0.0
+    assert frame.iloc[3]["sae_accuracy_mean"] == approx(60.0)      # the victim is not in the re-seeded mean
+    assert "| Victim (seed 42) | 91.0 | 10.0 | 0.0 |" in md.read_text()
+
+
+def test_table1_rejects_static_sets_of_different_sizes(tmp_path):
+    sae = json.loads(Path(fixture_files("sae-pwws.json")[1]).read_text())
+    sae["n"] = 79
+    odd = tmp_path / "sae-pwws.json"
+    odd.write_text(json.dumps(sae))
+    args = table1_args(tmp_path)
+    args[args.index("--sae") + 2] = str(odd)
+    with pytest.raises(AmdaError, match="disagree on the static set size"):
+        stage.main(args)
+
+
+# --- Missing and bad inputs ------------------------------------------------------------------------
+
+def test_a_missing_tae_summary_names_the_model_and_attack(tmp_path):
+    tae = [p for p in fixture_files("tae-pwws.json") if "/ada/pwws/default/seed43/" not in p]
+    with pytest.raises(AmdaError) as err:
+        stage.main(table2_args(tmp_path, tae=tae))
+    assert str(err.value) == "table2: no TAE summary for sst2/minilm/ada/pwws/default seed 43 under attack pwws"
+    assert not (tmp_path / "table2.csv").exists()
+
+
+def test_missing_metrics_and_sae_name_the_model(tmp_path):
+    metrics = [p for p in fixture_files("metrics.json") if "/amda_tmix/pwws/default/seed42/" not in p]
+    with pytest.raises(AmdaError, match=r"no training metrics \(metrics.json\) for "
+                                        r"sst2/minilm/amda_tmix/pwws/default seed 42"):
+        stage.main(table2_args(tmp_path, metrics=metrics))
+    args = table1_args(tmp_path)
+    del args[args.index("--sae") + 2]                   # drop seed 44's SAE
+    with pytest.raises(AmdaError, match="table1: no SAE summary for sst2/minilm/base/clean/default seed 44 "
+                                        "under attack pwws"):
+        stage.main(args)
+
+
+def test_the_stage_reports_a_missing_input_as_one_error_line(tmp_path):
+    tae = [p for p in fixture_files("tae-pwws.json") if "/base/clean/default/seed42/" not in p]
+    done = subprocess.run([sys.executable, str(SCRIPT), *table2_args(tmp_path, tae=tae)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: table2: no TAE summary for sst2/minilm/base/clean/default seed 42 "
+                                   "under attack pwws")
+
+
+def test_two_summaries_of_one_model_and_attack_are_rejected(tmp_path):
+    tae = fixture_files("tae-pwws.json")
+    copy = tmp_path / "copy.json"
+    copy.write_text(Path(tae[0]).read_text())
+    with pytest.raises(AmdaError, match="both describe sst2/minilm/ada/pwws/default seed 42 under attack pwws"):
+        Summaries.load("table2", tae=[*tae, str(copy)])
+
+
+def test_a_summary_without_a_required_key_names_the_file_and_key(tmp_path):
+    record = json.loads(Path(fixture_files("tae-pwws.json")[0]).read_text())
+    del record["accuracy_under_attack"]
+    bad = tmp_path / "tae-pwws.json"
+    bad.write_text(json.dumps(record))
+    with pytest.raises(AmdaError, match=f"TAE summary file {bad} lacks key\\(s\\) accuracy_under_attack"):
+        Summaries.load("table2", tae=[str(bad)])
+
+
+# --- Figures -------------------------------------------------------------------------------------
+
+def sweep_inputs(root, hp_key, values, seeds, slope, default_value=None):
+    tae, metrics = [], []
+    for value in values:
+        hp = "default" if value == default_value else f"{hp_key}-{value:g}"
+        for seed in seeds:
+            run = RunId("sst2", "minilm", "amda_tmix", "pwws", hp, seed)
+            # under attack: 20 + slope·value (+2 for seed 43); clean: 0.90 (seed 42), 0.86 (seed 43)
+            paths = write_run(root, run, 0.90 if seed == 42 else 0.86, "pwws",
+                              (20 + slope * value + (2 if seed == 43 else 0)) / 100)
+            tae.append(str(paths["tae"]))
+            metrics.append(str(paths["metrics"]))
+    return tae, metrics
+
+
+def test_figure2_writes_a_png_and_a_csv_of_means_with_error_bars(tmp_path):
+    ratios = [0.25, 0.5, 0.75, 1.0]
+    tae, metrics = sweep_inputs(tmp_path, "ratio", ratios, [42, 43], slope=20, default_value=1.0)
+    png, csv = tmp_path / "figure2.png", tmp_path / "figure2.csv"
+    stage.main(["figure2", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
+                "--methods", "amda_tmix", "--attack", "pwws", "--values", *map(str, ratios), "--seeds", "42", "43",
+                "--default-value", "1.0", "--out-png", str(png), "--out-csv", str(csv)])
+    data = png.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
+    frame = pd.read_csv(csv)
+    assert list(frame["ratio"]) == ratios
+    assert list(frame["hp"]) == ["ratio-0.25", "ratio-0.5", "ratio-0.75", "default"]
+    assert list(frame["accuracy_under_attack_mean"]) == approx([26.0, 31.0, 36.0, 41.0])
+    assert list(frame["accuracy_under_attack_std"]) == approx([math.sqrt(2)] * 4)
+    assert list(frame["clean_accuracy_mean"]) == approx([88.0] * 4)
+
+
+def test_figure3_with_one_seed_has_no_spread(tmp_path):
+    alphas = [0.2, 0.4, 2.0, 4.0, 8.0]
+    tae, metrics = sweep_inputs(tmp_path, "alpha", alphas, [42], slope=5)
+    png, csv = tmp_path / "figure3.png", tmp_path / "figure3.csv"
+    stage.main(["figure3", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
+                "--methods", "amda_tmix", "--attack", "pwws", "--values", *map(str, alphas), "--seeds", "42",
+                "--out-png", str(png), "--out-csv", str(csv)])
+    assert png.read_bytes().startswith(PNG_SIGNATURE) and png.stat().st_size > 10_000
+    frame = pd.read_csv(csv)
+    assert list(frame["hp"]) == ["alpha-0.2", "alpha-0.4", "alpha-2", "alpha-4", "alpha-8"]
+    assert list(frame["accuracy_under_attack_mean"]) == approx([21.0, 22.0, 30.0, 40.0, 60.0])
+    assert frame["accuracy_under_attack_std"].isna().all() and set(frame["n"]) == {1}
+
+
+def test_a_figure_from_files_alone_reads_the_swept_values_from_each_summary(tmp_path):
+    alphas = [0.4, 2.0]
+    tae, metrics = sweep_inputs(tmp_path, "alpha", alphas, [42], slope=5)
+    for path in tae + metrics:                        # written as alpha-2.0: the same setting as alpha-2
+        record = json.loads(Path(path).read_text())
+        record["hp"] = f"alpha-{float(record['hp'].split('-')[1])}"
+        Path(path).write_text(json.dumps(record))
+    csv = tmp_path / "figure3.csv"
+    stage.main(["figure3", "--tae", *tae, "--metrics", *metrics, "--out-png", str(tmp_path / "figure3.png"),
+                "--out-csv", str(csv)])
+    frame = pd.read_csv(csv)
+    assert list(frame["alpha"]) == alphas and list(frame["hp"]) == ["alpha-0.4", "alpha-2"]
+    assert list(frame["accuracy_under_attack_mean"]) == approx([22.0, 30.0])
+    assert set(frame["dataset"]) == {"sst2"} and set(frame["method"]) == {"amda_tmix"}
+
+
+def test_a_missing_sweep_point_names_its_hyper_parameter(tmp_path):
+    tae, metrics = sweep_inputs(tmp_path, "ratio", [0.25], [42], slope=20)
+    with pytest.raises(AmdaError, match="figure2: no TAE summary for sst2/minilm/amda_tmix/pwws/ratio-0.5 seed 42"):
+        stage.main(["figure2", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
+                    "--methods", "amda_tmix", "--attack", "pwws", "--values", "0.25", "0.5", "--seeds", "42",
+                    "--out-png", str(tmp_path / "f.png"), "--out-csv", str(tmp_path / "f.csv")])
+
+
+# --- Paper comparison ----------------------------------------------------------------------------
+
+def method_rows(accuracy_under_attack, clean):
+    """A one-seed table for sst2/minilm/pwws from {method: value} dicts."""
+    return pd.DataFrame([{"dataset": "sst2", "model": "minilm", "method": m, "attack": "pwws", "n": 1,
+                          "accuracy_under_attack_mean": accuracy_under_attack[m], "clean_accuracy_mean": clean[m]}
+                         for m in accuracy_under_attack])
+
+
+def test_claims_hold_on_data_built_to_hold_and_fail_on_data_built_to_fail():
+    table1 = pd.DataFrame([
+        {"dataset": "sst2", "model": "minilm", "row": "reseeded_mean", "attack": "pwws", "n": 2,
+         "sae_accuracy_mean": 60.0, "tae_accuracy_mean": 17.0},
+        {"dataset": "sst2", "model": "minilm", "row": "reseeded_mean", "attack": "textfooler", "n": 2,
+         "sae_accuracy_mean": 15.0, "tae_accuracy_mean": 17.0},
+    ])
+    assert [v.verdict for v in claim_sae_overstates(table1)] == [HOLDS, FAILS]
+
+    clean = {"base": 90.0, "ada": 86.0, "tmix": 89.0, "smix": 89.0, "amda_tmix": 88.5, "amda_smix": 87.0}
+    under_attack = {"base": 10.0, "ada": 30.0, "tmix": 15.0, "smix": 35.0, "amda_tmix": 40.0, "amda_smix": 33.0}
+    frame = method_rows(under_attack, clean)
+    beats = {v.evidence.split()[0]: v.verdict for v in claim_amda_beats(frame)}
+    assert beats == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}   # AMDA-SMix beats ADA but not SMix alone
+    cost = {v.evidence.split()[0]: v.verdict for v in claim_clean_cost(frame)}
+    assert cost == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}    # drops of 1.5 and 3.0 points
+
+
+def test_a_claim_lacking_its_baseline_is_not_evaluated():
+    frame = method_rows({"amda_tmix": 40.0, "tmix": 20.0}, {"amda_tmix": 88.0, "tmix": 89.0})
+    [verdict] = claim_amda_beats(frame)
+    assert verdict.verdict == "not evaluated" and "lacks ADA" in verdict.evidence
+    [verdict] = claim_clean_cost(frame)
+    assert verdict.verdict == "not evaluated" and "lacks Base" in verdict.evidence
+
+
+def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
+    stage.main(table1_args(tmp_path))
+    stage.main(table2_args(tmp_path))
+    paper = tmp_path / "paper.csv"
+    paper.write_text("table,dataset,model,method,attack,metric,value,source_note\n"
+                     "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n")
+    out = tmp_path / "paper_comparison.md"
+    stage.main(["paper-comparison", "--tables", str(tmp_path / "table1.csv"), str(tmp_path / "table2.csv"),
+                "--paper-results", str(paper), "--out-md", str(out)])
+    text = out.read_text()
+    assert "MiniLM (ours) ↔ BERT-base-uncased (paper)" in text
+    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 | 16.0 | — |" in text
+    assert "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | " \
+           "SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | holds |" in text
+    assert "AMDA-TMix 89.0 vs Base 90.0 (drop +1.0, n=2) | holds |" in text
+    assert "- test fixture (not the paper)" in text
+
+
+def test_the_shipped_paper_numbers_load_and_an_empty_record_is_said_plainly(tmp_path):
+    paper = load_paper_results(default_paper_results())
+    assert list(paper.columns) == ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
+    stage.main(table2_args(tmp_path))
+    out = tmp_path / "paper_comparison.md"
+    stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), "--out-md", str(out)])
+    text = out.read_text()
+    if paper.empty:
+        assert "No published number is recorded" in text
+    assert "| — |" in text or not paper.empty
+
+
+def test_our_tables_are_identified_by_their_table_column(tmp_path):
+    stage.main(table2_args(tmp_path))
+    copy = tmp_path / "copy.csv"
+    copy.write_text((tmp_path / "table2.csv").read_text())
+    out = str(tmp_path / "comparison.md")
+    with pytest.raises(AmdaError, match="two files hold table2"):
+        stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), str(copy), "--out-md", out])
+    stage.main(table2_args(tmp_path))
+    other = tmp_path / "other.csv"
+    pd.read_csv(tmp_path / "table2.csv").assign(table="table4").to_csv(other, index=False)
+    with pytest.raises(AmdaError, match="its table column must name one of table1, table2, table3, found table4"):
+        stage.main(["paper-comparison", "--tables", str(other), "--out-md", out])
+
+
+def test_a_paper_number_without_a_source_is_rejected(tmp_path):
+    paper = tmp_path / "paper.csv"
+    paper.write_text("table,dataset,model,method,attack,metric,value,source_note\n"
+                     "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,\n")
+    with pytest.raises(AmdaError, match="row 2: source_note is empty"):
+        load_paper_results(paper)
+
+
+# --- Report captions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison"])
+def test_report_captions_render_with_the_default_config(name):
+    """As `snakemake --report` does: Jinja with `snakemake.config`, then docutils (warnings fail)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        (ROOT / "report" / f"{name}.rst").read_text())
+    text = template.render(snakemake=SimpleNamespace(config=config))
+    html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
+    assert "{" not in html and "%" in html

@@ -1,0 +1,132 @@
+"""Aggregation stage: per-model summaries -> results/table{1..4}.{csv,md}, figure{2,3}.{png,csv},
+paper_comparison.md.
+
+Inputs are explicit file lists; each summary says which model (and attack) it describes. The grid
+(datasets, models, methods, attacks, seeds, swept values) is given by flags or, where a flag is left
+out, is every value found in the TAE summaries; either way every combination must be there, and a
+missing one is an error that names the model and attack.
+"""
+import argparse
+
+from amda.aggregate import Summaries
+from amda.cli import run_main
+from amda.figures import plot_sweep, swept_values, sweep_frame
+from amda.io import write_text_atomic
+from amda.paper import comparison_markdown, default_paper_results, load_our_tables, load_paper_results
+from amda.tables import method_frame, method_markdown, table1_frame, table1_markdown
+
+METHOD_TABLES = {
+    "table2": ("Table 2: clean accuracy and robustness of each method under attack (TAE)", True),
+    "table3": ("Table 3: clean accuracy and robustness of each method under attack (TAE)", True),
+    "table4": ("Table 4: one-shot vs iterative adversarial data augmentation (TAE)", False),
+}
+SWEEPS = {"figure2": "ratio", "figure3": "alpha"}
+FOUND = "default: every value in the TAE summaries"
+
+
+def _write_table(frame, markdown, args):
+    write_text_atomic(frame.to_csv(index=False), args.out_csv)
+    write_text_atomic(markdown, args.out_md)
+
+
+def _grid(args, summaries, *fields):
+    """Each field's flag value, or every value the TAE summaries hold."""
+    return [getattr(args, f"{field}s") or summaries.found(field) for field in fields]
+
+
+def run_table1(args):
+    summaries = Summaries.load("table1", tae=args.tae, sae=args.sae, metrics=args.metrics)
+    datasets, models, attacks = _grid(args, summaries, "dataset", "model", "attack")
+    seeds = args.seeds or [seed for seed in summaries.found("seed") if seed != args.victim_seed]
+    frame = table1_frame(summaries, datasets, models, attacks, args.victim_seed, seeds)
+    _write_table(frame, table1_markdown(frame), args)
+
+
+def run_method_table(args):
+    title, mark_gain = METHOD_TABLES[args.command]
+    summaries = Summaries.load(args.command, tae=args.tae, metrics=args.metrics)
+    grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
+    frame = method_frame(summaries, *grid, mark_gain)
+    _write_table(frame, method_markdown(frame, title, mark_gain), args)
+
+
+def run_sweep(args):
+    hp_key = SWEEPS[args.command]
+    summaries = Summaries.load(args.command, tae=args.tae, metrics=args.metrics)
+    single = {field: getattr(args, field) or summaries.only(field) for field in ("dataset", "model", "attack")}
+    methods, seeds = _grid(args, summaries, "method", "seed")
+    values = args.values or sorted(swept_values(summaries, hp_key)
+                                   + ([args.default_value] if args.default_value is not None else []))
+    frame = sweep_frame(summaries, hp_key, single["dataset"], single["model"], methods, single["attack"], values,
+                        seeds, default_value=args.default_value)
+    write_text_atomic(frame.to_csv(index=False), args.out_csv)
+    plot_sweep(frame, hp_key, args.out_png)
+
+
+def run_paper_comparison(args):
+    paper = load_paper_results(args.paper_results or default_paper_results())
+    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables)), args.out_md)
+
+
+def _inputs(parser, sae=False):
+    parser.add_argument("--tae", nargs="+", required=True, help="tae-{attack}.json summaries")
+    if sae:
+        parser.add_argument("--sae", nargs="+", required=True, help="sae-{attack}.json summaries")
+    parser.add_argument("--metrics", nargs="+", required=True, help="metrics.json of each trained model")
+
+
+def _grid_flags(parser, *keys):
+    for key in keys:
+        parser.add_argument(f"--{key}", nargs="+", type=int if key == "seeds" else str, help=FOUND)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    table1 = commands.add_parser("table1", help="victim and re-seeded models under TAE and SAE")
+    _inputs(table1, sae=True)
+    table1.add_argument("--victim-seed", type=int, required=True)
+    _grid_flags(table1, "datasets", "models", "attacks")
+    table1.add_argument("--seeds", nargs="+", type=int, help="re-seeded models; default: every other seed found")
+    table1.add_argument("--out-csv", required=True)
+    table1.add_argument("--out-md", required=True)
+    table1.set_defaults(run=run_table1)
+
+    for name in METHOD_TABLES:
+        table = commands.add_parser(name, help="methods × attacks")
+        _inputs(table)
+        _grid_flags(table, "datasets", "models", "methods", "attacks", "seeds")
+        table.add_argument("--out-csv", required=True)
+        table.add_argument("--out-md", required=True)
+        table.set_defaults(run=run_method_table)
+
+    for name, hp_key in SWEEPS.items():
+        figure = commands.add_parser(name, help=f"accuracy against {hp_key}")
+        _inputs(figure)
+        for key in ("dataset", "model", "attack"):
+            figure.add_argument(f"--{key}", help="default: the one value in the TAE summaries")
+        _grid_flags(figure, "methods", "seeds")
+        figure.add_argument("--values", nargs="+", type=float, help=f"the {hp_key} grid; {FOUND}")
+        figure.add_argument("--default-value", type=float,
+                            help=f"the {hp_key} that hp 'default' runs stand for (read from them, not {hp_key}-<x>)")
+        figure.add_argument("--out-png", required=True)
+        figure.add_argument("--out-csv", required=True)
+        figure.set_defaults(run=run_sweep)
+
+    comparison = commands.add_parser("paper-comparison", help="our tables beside the paper's numbers")
+    comparison.add_argument("--tables", nargs="+", required=True,
+                            help="our table1/table2/table3 CSVs (each names itself in its `table` column)")
+    comparison.add_argument("--paper-results", help="default: the paper_results.csv shipped in amda/data")
+    comparison.add_argument("--out-md", required=True)
+    comparison.set_defaults(run=run_paper_comparison)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    run_main(main)
