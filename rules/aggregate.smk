@@ -11,7 +11,7 @@ rule table1:
     log:
         "results/logs/aggregate/table1.log",
     benchmark:
-        "results/benchmarks/aggregate/table1.tsv"
+        "results/benchmarks/table1.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -38,7 +38,7 @@ for _name in ("table2", "table3", "table4"):
         log:
             f"results/logs/aggregate/{_name}.log",
         benchmark:
-            f"results/benchmarks/aggregate/{_name}.tsv"
+            f"results/benchmarks/{_name}.tsv"
         threads: 1
         resources:
             mem_mb=1000,
@@ -65,7 +65,7 @@ for _name in ("figure2", "figure3"):
         log:
             f"results/logs/aggregate/{_name}.log",
         benchmark:
-            f"results/benchmarks/aggregate/{_name}.tsv"
+            f"results/benchmarks/{_name}.tsv"
         threads: 1
         resources:
             mem_mb=1000,
@@ -86,7 +86,7 @@ rule paper_comparison:
     log:
         "results/logs/aggregate/paper_comparison.log",
     benchmark:
-        "results/benchmarks/aggregate/paper_comparison.tsv"
+        "results/benchmarks/paper_comparison.tsv"
     threads: 1
     resources:
         mem_mb=1000,

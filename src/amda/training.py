@@ -1,0 +1,393 @@
+"""Fine-tuning: clean, ADA, TMix/SMix, AMDA and iterative ADA, with per-epoch resume.
+
+Everything random comes from seeded generators whose states are checkpointed after each epoch,
+so a run killed mid-training resumes from its last epoch and ends with the same weights as one
+that was never interrupted. Evaluation goes through `amda.inference.predict_logits`, the function
+the attacks use, so training-time and attack-time logits are the same computation.
+"""
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from amda.errors import AmdaError
+from amda.inference import predict_logits, tokenize_batch
+from amda.io import write_json_atomic
+from amda.mixup import MixupConfig, check_layers, step_losses
+from amda.models import load_classifier
+from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
+
+SPEC_KEYS = {
+    "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
+    "model": ("name", "source", "family", "num_layers", "mixup_layers"),
+    "training": ("epochs", "batch_size", "eval_batch_size", "lr", "adam_eps", "weight_decay",
+                 "warmup_ratio", "max_grad_norm", "length_grouped", "bf16"),
+    "mixup": ("alpha", "mask", "shared_forward"),
+    "ada": ("ratio", "iterative_num_adv"),
+}
+TOP_KEYS = ("num_labels", "max_length", "cache_dir")
+ADV_COLUMNS = ("perturbed_text", "label", "result")
+BATCHES_PER_LENGTH_GROUP = 50
+PROGRESS_EVERY_S = 5.0
+CHECKPOINT_FILE = "last.pt"
+
+
+def validate_spec(spec):
+    """AmdaError naming the first missing key of the resolved training spec; returns the spec."""
+    if not isinstance(spec, dict):
+        raise AmdaError("spec: expected a JSON object")
+    for key in TOP_KEYS:
+        if key not in spec:
+            raise AmdaError(f"spec: missing key {key}")
+    for section, keys in SPEC_KEYS.items():
+        if not isinstance(spec.get(section), dict):
+            raise AmdaError(f"spec: missing key {section} (an object)")
+        for key in keys:
+            if key not in spec[section]:
+                raise AmdaError(f"spec: missing key {section}.{key}")
+    method = spec["run"]["method"]
+    if method not in METHODS:
+        raise AmdaError(f"spec: run.method {method!r} is not one of {', '.join(METHODS)}")
+    if method in ITERATIVE_METHODS and not isinstance(spec.get("attack"), dict):
+        raise AmdaError(f"spec: missing key attack (an object), needed by the iterative method {method}")
+    return spec
+
+
+def mixup_config(spec):
+    """The MixupConfig of the run's method, or None for methods without mixup."""
+    kind = MIXUP_METHODS.get(spec["run"]["method"])
+    if kind is None:
+        return None
+    mix = spec["mixup"]
+    return MixupConfig(kind=kind, alpha=mix["alpha"], layers=tuple(int(k) for k in spec["model"]["mixup_layers"]),
+                       mask=mix["mask"], shared_forward=bool(mix["shared_forward"]))
+
+
+def check_split(df, name, num_labels):
+    """AmdaError naming the split and row unless `df` has text (str) and label (0..num_labels-1)."""
+    for column in ("text", "label"):
+        if column not in df.columns:
+            raise AmdaError(f"{name}: missing column {column!r} (has {', '.join(map(str, df.columns))})")
+    bad_text = ~df["text"].map(lambda t: isinstance(t, str))
+    if bad_text.any():
+        raise AmdaError(f"{name}: row {int(np.flatnonzero(bad_text.to_numpy())[0])} has no text")
+    labels = df["label"].to_numpy()
+    bad = np.flatnonzero((labels < 0) | (labels >= num_labels))
+    if len(bad):
+        raise AmdaError(f"{name}: row {int(bad[0])} has label {labels[bad[0]]} outside 0..{num_labels - 1}")
+
+
+def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
+    """(texts, gold labels) of the first floor(ratio * num_clean) successful rows, in file order."""
+    missing = [c for c in ADV_COLUMNS if c not in adv_df.columns]
+    if missing:
+        raise AmdaError(f"{name}: missing column(s) {', '.join(missing)}")
+    wanted = math.floor(float(ratio) * num_clean + 1e-9)
+    chosen = adv_df[adv_df["result"] == "successful"].head(wanted)
+    empty = chosen.index[~chosen["perturbed_text"].map(lambda t: isinstance(t, str) and bool(t))]
+    if len(empty):
+        raise AmdaError(f"{name}: successful row {int(empty[0])} has no perturbed_text")
+    if len(chosen) < wanted:
+        print(f"{name}: {len(chosen)} successful adversarial examples, fewer than the "
+              f"{wanted} asked for (ratio {ratio} x {num_clean}); using all of them", file=sys.stderr)
+    return list(chosen["perturbed_text"]), [int(v) for v in chosen["label"]]
+
+
+def make_batches(lengths, batch_size, rng, length_grouped):
+    """Index batches for one epoch. Length-grouped: shuffle, sort chunks of 50 batches by length
+    (less padding), then shuffle the batch order."""
+    order = rng.permutation(len(lengths))
+    if not length_grouped:
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    lengths = np.asarray(lengths)
+    chunk = batch_size * BATCHES_PER_LENGTH_GROUP
+    batches = []
+    for start in range(0, len(order), chunk):
+        idx = order[start:start + chunk]
+        idx = idx[np.argsort(-lengths[idx], kind="stable")]
+        batches.extend(idx[i:i + batch_size] for i in range(0, len(idx), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def lr_factor(progress, warmup_ratio):
+    """Linear warm-up over the first `warmup_ratio` of training, then linear decay to 0."""
+    if progress < warmup_ratio:
+        return progress / warmup_ratio
+    return max(0.0, (1.0 - progress) / (1.0 - warmup_ratio)) if warmup_ratio < 1 else 0.0
+
+
+def accuracy(model, tokenizer, df, max_length, batch_size, bf16=False):
+    logits = predict_logits(model, tokenizer, list(df["text"]), max_length, batch_size, autocast_bf16=bf16)
+    return float((logits.argmax(-1).numpy() == df["label"].to_numpy()).mean())
+
+
+@dataclass
+class _State:
+    """What is checkpointed besides model and optimizer."""
+
+    epoch: int = 0                 # epochs completed
+    epochs: list = None            # per-epoch records
+    adv_texts: list = None         # iterative: adversarial examples found so far
+    adv_labels: list = None
+    num_mixed: int = 0
+
+
+def _rng_states(rng):
+    states = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+              "generator": rng.bit_generator.state}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _restore_rng_states(states, rng):
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    rng.bit_generator.state = states["generator"]
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _fingerprint(spec, train_df, adv_texts):
+    """Identifies the inputs of a run, so a checkpoint of other inputs is never resumed."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode())
+    for text, label in zip(train_df["text"], train_df["label"]):
+        digest.update(f"{label}\t{text}\n".encode())
+    digest.update("\n".join(adv_texts).encode())
+    return digest.hexdigest()
+
+
+def _save_checkpoint(path, model, optimizer, state, rng, fingerprint):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state.__dict__,
+                "rng": _rng_states(rng), "fingerprint": fingerprint}, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, model, optimizer, rng, fingerprint):
+    """The saved _State, or None when there is no usable checkpoint."""
+    if not path.is_file():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if saved.get("fingerprint") != fingerprint:
+        print(f"checkpoint {path}: made from other inputs, ignored (training from scratch)", file=sys.stderr)
+        return None
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    _restore_rng_states(saved["rng"], rng)
+    print(f"checkpoint {path}: resuming after epoch {saved['state']['epoch']}", file=sys.stderr)
+    return _State(**saved["state"])
+
+
+def make_optimizer(model, training):
+    """AdamW; weight decay on matrices only (not on biases and LayerNorm weights)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": float(training["weight_decay"])},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=float(training["lr"]), eps=float(training["adam_eps"]))
+
+
+def _attack_round(model, tokenizer, adversary, train_df, num_adv, rng):
+    """Iterative ADA: attack `num_adv` random training examples with the current model; successes."""
+    picked = rng.choice(len(train_df), size=min(int(num_adv), len(train_df)), replace=False)
+    texts = [train_df["text"].iloc[i] for i in picked]
+    labels = [int(train_df["label"].iloc[i]) for i in picked]
+    model.eval()
+    try:
+        adversarial = adversary(model, tokenizer, texts, labels)
+    finally:
+        model.train()
+    if len(adversarial) != len(texts):
+        raise AmdaError(f"adversary returned {len(adversarial)} results for {len(texts)} examples")
+    found = [(adv, label) for adv, label in zip(adversarial, labels) if adv is not None]
+    return [t for t, _ in found], [lab for _, lab in found]
+
+
+class _Progress:
+    """A line on stderr with running losses and throughput, at most every PROGRESS_EVERY_S seconds."""
+
+    def __init__(self, epoch, epochs, num_batches):
+        self.prefix = f"epoch {epoch}/{epochs}"
+        self.num_batches = num_batches
+        self.start = self.last = time.monotonic()
+
+    def update(self, batch, examples, sums):
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_S and batch < self.num_batches:
+            return
+        self.last = now
+        mix = f" mix {sums['mix'] / batch:.4f}" if sums["mix_batches"] else ""
+        print(f"{self.prefix} batch {batch}/{self.num_batches} loss {sums['loss'] / batch:.4f} "
+              f"clean {sums['clean'] / batch:.4f}{mix} {examples / max(now - self.start, 1e-9):.1f} ex/s",
+              file=sys.stderr, flush=True)
+
+
+def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False):
+    """One optimisation step on a tokenized batch; returns the (total, clean, mix) losses."""
+    device = labels.device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss, clean, mix_loss = step_losses(model, enc, labels, mix, rng)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return loss, clean, mix_loss
+
+
+def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epoch, device):
+    training = spec["training"]
+    epochs, max_length = int(training["epochs"]), int(spec["max_length"])
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    batches = make_batches(lengths, int(training["batch_size"]), rng, bool(training["length_grouped"]))
+    labels = torch.tensor(labels, dtype=torch.long)
+    sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
+    examples = mixed = 0
+    progress = _Progress(epoch + 1, epochs, len(batches))
+    base_lr = float(training["lr"])
+    model.train()
+    for b, idx in enumerate(batches):
+        factor = lr_factor((epoch + b / len(batches)) / epochs, float(training["warmup_ratio"]))
+        for group in optimizer.param_groups:
+            group["lr"] = base_lr * factor
+        enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
+        y = labels[idx].to(device)
+        loss, clean, mix_loss = train_step(model, optimizer, dict(enc), y, mix, rng,
+                                           float(training["max_grad_norm"]), bool(training["bf16"]))
+        sums["loss"] += loss.item()
+        sums["clean"] += clean.item()
+        if mix_loss is not None:
+            sums["mix"] += mix_loss.item()
+            sums["mix_batches"] += 1
+            mixed += len(idx)
+        examples += len(idx)
+        progress.update(b + 1, examples, sums)
+    n = max(len(batches), 1)
+    return {"loss": sums["loss"] / n, "clean_loss": sums["clean"] / n,
+            "mix_loss": sums["mix"] / sums["mix_batches"] if sums["mix_batches"] else None,
+            "examples": examples, "num_mixed": mixed}
+
+
+def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=None, adversary=None,
+              on_epoch_end=None):
+    """Fine-tune the spec's model and method; write `out_dir` (model/, metrics.json) atomically.
+
+    adv_df: the adversarial-train records (ada, amda_*). adversary: for iterative methods, a
+    callable (model, tokenizer, texts, labels) -> [adversarial text or None]. on_epoch_end(record)
+    is called after each epoch's checkpoint is written. Returns the metrics dict.
+    """
+    validate_spec(spec)
+    run, training, method = spec["run"], spec["training"], spec["run"]["method"]
+    num_labels, seed = int(spec["num_labels"]), int(spec["run"]["seed"])
+    for name, df in (("train", train_df), ("dev", dev_df), ("test", test_df)):
+        check_split(df, name, num_labels)
+    if method in ITERATIVE_METHODS and adversary is None:
+        raise AmdaError(f"method {method} attacks during training: an adversary is required")
+    if method in ADV_METHODS and adv_df is None:
+        raise AmdaError(f"method {method} needs the adversarial-train parquet (--adv-parquet)")
+    adv_texts, adv_labels = (select_adversarial(adv_df, spec["ada"]["ratio"], len(train_df))
+                             if method in ADV_METHODS else ([], []))
+    mix = mixup_config(spec)
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, tokenizer = load_classifier(spec["model"]["source"], spec["cache_dir"], num_labels, seed=seed)
+    layers = len(model.base_model.encoder.layer)
+    if layers != int(spec["model"]["num_layers"]):
+        raise AmdaError(f"model.num_layers is {spec['model']['num_layers']} but {spec['model']['source']} "
+                        f"has {layers} layers")
+    if mix is not None:
+        check_layers(model, mix.layers)
+    model.to(device)
+    optimizer = make_optimizer(model, training)
+
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_FILE
+    fingerprint = _fingerprint(spec, train_df, adv_texts)
+    state = _load_checkpoint(checkpoint, model, optimizer, rng, fingerprint) or _State(
+        epochs=[], adv_texts=[], adv_labels=[])
+    base_texts, base_labels = list(train_df["text"]) + adv_texts, [int(v) for v in train_df["label"]] + adv_labels
+    epochs = int(training["epochs"])
+    while state.epoch < epochs:
+        started = time.monotonic()
+        attack_seconds = 0.0
+        if method in ITERATIVE_METHODS and state.epoch > 0:
+            found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df,
+                                                      spec["ada"]["iterative_num_adv"], rng)
+            state.adv_texts += found_texts
+            state.adv_labels += found_labels
+            attack_seconds = time.monotonic() - started
+            print(f"epoch {state.epoch + 1}: {len(found_texts)} new adversarial examples "
+                  f"({len(state.adv_texts)} in all)", file=sys.stderr)
+        record = _train_epoch(model, tokenizer, optimizer, base_texts + state.adv_texts,
+                              base_labels + state.adv_labels, rng, spec, mix, state.epoch, device)
+        state.num_mixed += record.pop("num_mixed")
+        state.epoch += 1
+        record.update(epoch=state.epoch, seconds=time.monotonic() - started, attack_seconds=attack_seconds,
+                      num_adversarial=len(adv_texts) + len(state.adv_texts))
+        state.epochs.append(record)
+        _save_checkpoint(checkpoint, model, optimizer, state, rng, fingerprint)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+
+    metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), mix)
+    metrics["device"] = device.type
+    write_model_dir(out_dir, model, tokenizer, metrics)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return metrics
+
+
+def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, num_fixed_adv, mix):
+    """metrics.json: run identity, accuracies (through predict_logits), per-epoch losses, counts.
+
+    train_seconds is the wall time of all epochs (iterative attacks included); examples_per_second
+    counts training time only.
+    """
+    training = spec["training"]
+    bf16, eval_batch, max_length = bool(training["bf16"]), int(training["eval_batch_size"]), int(spec["max_length"])
+    train_seconds = sum(e["seconds"] for e in state.epochs)
+    step_seconds = train_seconds - sum(e["attack_seconds"] for e in state.epochs)
+    return {
+        **{key: spec["run"][key] for key in SPEC_KEYS["run"]},
+        "dev_accuracy": accuracy(model, tokenizer, dev_df, max_length, eval_batch, bf16),
+        "test_accuracy": accuracy(model, tokenizer, test_df, max_length, eval_batch, bf16),
+        "epochs": state.epochs,
+        "train_seconds": train_seconds,
+        "examples_per_second": sum(e["examples"] for e in state.epochs) / max(step_seconds, 1e-9),
+        "num_clean": num_clean,
+        "num_adversarial": num_fixed_adv + len(state.adv_texts),
+        "num_mixed": state.num_mixed,
+        "alpha": mix.alpha if mix else None,
+        "mix_layers": list(mix.layers) if mix else None,
+    }
+
+
+def write_model_dir(out_dir, model, tokenizer, metrics):
+    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, renamed in place."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp / "model", safe_serialization=True)
+        tokenizer.save_pretrained(tmp / "model")
+        write_json_atomic(metrics, tmp / "metrics.json")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

