@@ -32,6 +32,7 @@ rule adv_train_shard:
     resources:
         mem_mb=4000,
         runtime=600,
+        gpu=GPU_PER_JOB,
     conda:
         CONDA_ENV
     shell:
@@ -85,6 +86,7 @@ rule attack_shard:
     resources:
         mem_mb=4000,
         runtime=600,
+        gpu=GPU_PER_JOB,
     conda:
         CONDA_ENV
     shell:
@@ -137,6 +139,7 @@ rule static_eval:
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=GPU_PER_JOB,
     conda:
         CONDA_ENV
     shell:

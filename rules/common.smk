@@ -1,6 +1,7 @@
 # Shared by every rule: config validation, wildcard constraints, path helpers and input functions.
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +59,9 @@ def _uses_conda():
 
 
 CONDA_ENV = "../envs/amda.yaml"
+# GPUs a training or attack job takes: one where this machine has an NVIDIA driver, else none. The local
+# profile bounds concurrent GPU jobs with `resources: gpu`; profiles/slurm sets `gpu: 1` on a cluster.
+GPU_PER_JOB = 1 if shutil.which("nvidia-smi") else 0
 CACHE = config["paths"]["cache"]
 NLTK_DIR = f"{CACHE}/nltk_data"
 NLTK_READY = "results/resources/nltk.ready"

@@ -21,6 +21,7 @@ rule train_model:
     resources:
         mem_mb=6000,
         runtime=240,
+        gpu=GPU_PER_JOB,
     conda:
         CONDA_ENV
     shell:

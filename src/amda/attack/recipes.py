@@ -1,0 +1,138 @@
+"""PWWS and offline TextFooler, composed from TextAttack's own recipes.
+
+PWWS is `PWWSRen2019` as TextAttack builds it (WordNet from the local NLTK data). TextFooler is
+`TextFoolerJin2019` as TextAttack builds it, with three offline substitutes: the counter-fitted
+vectors of `amda.counterfit` for the synonym swaps and the word-embedding distance, USE multilingual
+v3 in numpy for the sentence-encoder constraint, and (already the recipe's default) the NLTK
+averaged-perceptron POS tagger with the universal tagset. `build_attack` then applies the config's
+query budget and maximum fraction of words changed.
+"""
+import contextlib
+import functools
+import math
+
+import torch
+
+from amda.attack.offline import require_textattack
+from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
+from amda.counterfit import load_word_embedding
+from amda.errors import AmdaError
+
+textattack = require_textattack()
+from textattack.attack_recipes import PWWSRen2019, TextFoolerJin2019  # noqa: E402
+from textattack.constraints.pre_transformation import MaxModificationRate  # noqa: E402
+from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder  # noqa: E402
+from textattack.goal_functions import UntargetedClassification  # noqa: E402
+from textattack.shared import WordEmbedding  # noqa: E402
+from textattack.shared.utils import words_from_text  # noqa: E402
+
+RECIPES = ("pwws", "textfooler")
+
+
+def pwws(model_wrapper):
+    """TextAttack's PWWS recipe, unchanged."""
+    return PWWSRen2019.build(model_wrapper)
+
+
+@contextlib.contextmanager
+def _default_embedding(embedding):
+    """Make `embedding` what TextAttack components load when given none (instead of downloading)."""
+    original = WordEmbedding.__dict__["counterfitted_GLOVE_embedding"]
+    WordEmbedding.counterfitted_GLOVE_embedding = staticmethod(lambda: embedding)
+    try:
+        yield
+    finally:
+        WordEmbedding.counterfitted_GLOVE_embedding = original
+
+
+def textfooler(model_wrapper, embedding, use_threshold, use_window):
+    """TextAttack's TextFooler recipe over `embedding`, with its USE constraint computed offline."""
+    with _default_embedding(embedding):
+        stock = TextFoolerJin2019.build(model_wrapper)
+    constraints = list(stock.pre_transformation_constraints)
+    for constraint in stock.constraints:
+        if isinstance(constraint, UniversalSentenceEncoder):
+            constraint = OfflineUniversalSentenceEncoder(
+                threshold=use_threshold,
+                metric=constraint.metric,
+                compare_against_original=constraint.compare_against_original,
+                window_size=use_window,
+                skip_text_shorter_than_window=constraint.skip_text_shorter_than_window,
+                threads=torch.get_num_threads(),
+            )
+        constraints.append(constraint)
+    return textattack.Attack(stock.goal_function, constraints, stock.transformation, stock.search_method)
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedding(directory):
+    """The counter-fitted embedding in `directory`, loaded once per process.
+
+    Every entry must be one word as TextAttack splits text: a neighbour such as "," or "u.s." would
+    make a swap that deletes or splits a word, and TextAttack's sentence-encoder constraint then
+    fails on that candidate (StopIteration), erroring the example.
+    """
+    embedding = load_word_embedding(directory)
+    words = (embedding.index2word(row) for row in range(len(embedding.embedding_matrix)))
+    not_words = [(row, word) for row, word in enumerate(words) if words_from_text(word) != [word]]
+    if not_words:
+        row, word = not_words[0]
+        raise AmdaError(f"counter-fitted embedding {directory}: {len(not_words)} entries are not single "
+                        f"words (first: row {row}, {word!r}); keep only words in its vocabulary")
+    return embedding
+
+
+def with_limits(attack, model_wrapper, batch_size, query_budget=None, max_modification_rate=None):
+    """`attack` with a query budget, a cap on the fraction of words changed and a model batch size."""
+    goal_function = UntargetedClassification(
+        model_wrapper,
+        query_budget=float("inf") if query_budget is None else query_budget,
+        model_batch_size=batch_size,
+    )
+    constraints = attack.pre_transformation_constraints + attack.constraints
+    if max_modification_rate is not None:
+        constraints.append(MaxModificationRate(max_modification_rate))
+    return textattack.Attack(goal_function, constraints, attack.transformation, attack.search_method)
+
+
+def build_attack(name, attack_cfg, model_wrapper, resources):
+    """The attack `name` configured by `attack_cfg` (config `attacks.<name>`) against `model_wrapper`.
+
+    `resources`: {"nltk_data": dir, "embedding_dir": dir or None}; TextFooler needs the embedding.
+    """
+    recipe = attack_cfg.get("recipe", name)
+    if recipe == "pwws":
+        attack = pwws(model_wrapper)
+    elif recipe == "textfooler":
+        embedding_dir = resources.get("embedding_dir")
+        if not embedding_dir:
+            raise AmdaError(f"attacks.{name}: recipe textfooler needs the counter-fitted embedding "
+                            "(resources embedding_dir is not set)")
+        attack = textfooler(
+            model_wrapper, load_embedding(str(embedding_dir)),
+            use_threshold=_number(attack_cfg, name, "use_threshold", 0.840845057, 0.0, 1.0),
+            use_window=int(_number(attack_cfg, name, "use_window", 15, 1, math.inf)),
+        )
+    else:
+        raise AmdaError(f"attacks.{name}.recipe: unknown recipe {recipe!r} (expected one of {', '.join(RECIPES)})")
+    budget = _optional_number(attack_cfg, name, "query_budget", 1, math.inf)
+    rate = _optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
+    return with_limits(
+        attack, model_wrapper, model_wrapper.batch_size,
+        query_budget=None if budget is None else int(budget),
+        max_modification_rate=None if rate is None else float(rate),
+    )
+
+
+def _optional_number(attack_cfg, name, key, low, high):
+    value = attack_cfg.get(key)
+    if value is None:
+        return None
+    return _number(attack_cfg, name, key, None, low, high)
+
+
+def _number(attack_cfg, name, key, default, low, high):
+    value = attack_cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise AmdaError(f"attacks.{name}.{key}: expected a number in [{low}, {high}], got {value!r}")
+    return value

@@ -1,0 +1,342 @@
+"""Attacking examples one by one, with per-shard checkpoint/resume, and summarising the results.
+
+Every example is attacked with `Attack.attack(text, label)` from a clean state (caches cleared, RNGs
+seeded from the row), so its record does not depend on which examples ran before it: a shard that
+is killed and resumed gives the records of an uninterrupted run. TextAttack is imported only inside
+functions, after `amda.attack.offline.activate` (this module is importable without NLTK data).
+"""
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from amda.errors import AmdaError
+
+RESULT_TYPES = ("successful", "failed", "skipped", "errored")
+RECORD_COLUMNS = ("idx", "original_text", "perturbed_text", "label", "pred_before", "pred_after",
+                  "result", "error", "queries", "words_changed", "num_words", "modification_rate",
+                  "seconds")
+SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
+
+
+def parse_json_object(text, what):
+    """A JSON object given on a command line; AmdaError naming `what` (the flag) otherwise."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise AmdaError(f"{what}: invalid JSON: {err}") from err
+    if not isinstance(parsed, dict):
+        raise AmdaError(f"{what}: expected a JSON object, got {type(parsed).__name__}")
+    return parsed
+
+
+# ---------------------------------------------------------------- which rows
+
+def shard_indices(n, shards, i, strided=False):
+    """Rows 0..n-1 of shard `i` of `shards`: contiguous blocks (sizes differ by at most one) or every
+    `shards`-th row from `i` (strided), in ascending order."""
+    if not (isinstance(shards, int) and shards >= 1 and isinstance(i, int) and 0 <= i < shards):
+        raise AmdaError(f"shard {i!r} of {shards!r}: expected 0 <= shard < shards")
+    if strided:
+        return list(range(i, n, shards))
+    start, stop = (n * i) // shards, (n * (i + 1)) // shards
+    return list(range(start, stop))
+
+
+def sample_indices(n, fraction, seed):
+    """A seeded sample of round(n * fraction) of the rows 0..n-1, in ascending (file) order."""
+    if not 0 < fraction <= 1:
+        raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
+    size = int(round(n * fraction))
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(n, size=size, replace=False))
+
+
+# ---------------------------------------------------------------- one example
+
+def _seed_example(seed, idx):
+    example_seed = (int(seed) * 1_000_003 + int(idx)) % (2**32)
+    random.seed(example_seed)
+    np.random.seed(example_seed)
+    torch.manual_seed(example_seed)
+
+
+def result_type(result):
+    from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
+
+    for cls, name in ((SuccessfulAttackResult, "successful"), (FailedAttackResult, "failed"),
+                      (SkippedAttackResult, "skipped")):
+        if isinstance(result, cls):
+            return name
+    raise AmdaError(f"unexpected TextAttack result type {type(result).__name__} (untargeted "
+                    "classification gives successful, failed or skipped results)")
+
+
+def record_from_result(idx, text, label, result, seconds):
+    """The per-example record (docs/ARCHITECTURE.md) of a TextAttack `AttackResult`."""
+    original = result.original_result.attacked_text
+    perturbed = result.perturbed_result.attacked_text
+    num_words = len(original.words)
+    words_changed = len(original.all_words_diff(perturbed))
+    return {
+        "idx": int(idx), "original_text": text, "perturbed_text": perturbed.text, "label": int(label),
+        "pred_before": int(result.original_result.output), "pred_after": int(result.perturbed_result.output),
+        "result": result_type(result), "error": "", "queries": int(result.num_queries),
+        "words_changed": words_changed, "num_words": num_words,
+        "modification_rate": words_changed / num_words if num_words else 0.0, "seconds": seconds,
+    }
+
+
+def errored_record(idx, text, label, error, seconds):
+    """The record of an example whose attack raised: kept, and never counted as a failed attack."""
+    return {
+        "idx": int(idx), "original_text": text, "perturbed_text": "", "label": int(label),
+        "pred_before": -1, "pred_after": -1, "result": "errored",
+        "error": f"{type(error).__name__}: {error}", "queries": 0, "words_changed": 0, "num_words": 0,
+        "modification_rate": 0.0, "seconds": seconds,
+    }
+
+
+def attack_one(attack, idx, text, label, seed=0):
+    """Attack one example from a clean state; an exception other than AmdaError becomes `errored`."""
+    attack.clear_cache()
+    _seed_example(seed, idx)
+    start = time.perf_counter()
+    try:
+        result = attack.attack(text, int(label))
+    except AmdaError:
+        raise
+    except Exception as err:  # any failure of TextAttack or the model on this input
+        return errored_record(idx, text, label, err, time.perf_counter() - start)
+    return record_from_result(idx, text, label, result, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- checkpoint
+
+def _read_checkpoint(path, header, inputs):
+    """Records of a checkpoint written under `header` whose rows match `inputs` ({idx: (text, label)}).
+
+    A torn last line (the process was killed mid-write) is dropped. A checkpoint written for other
+    inputs (another header, or a row whose text/label differ) is stale and is discarded whole.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    lines = path.read_text().split("\n")
+    parsed = []
+    for line in lines:
+        if not line:
+            continue
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # torn write: keep what precedes it
+    if not parsed or parsed[0] != header:
+        print(f"checkpoint {path}: written for other inputs, starting over", file=sys.stderr)
+        return {}
+    records = {}
+    for record in parsed[1:]:
+        expected = inputs.get(record.get("idx"))
+        if expected is None or (record["original_text"], record["label"]) != expected:
+            print(f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over",
+                  file=sys.stderr)
+            return {}
+        records[record["idx"]] = record
+    return records
+
+
+def _open_checkpoint(path, header, records):
+    """Rewrite the checkpoint with its header and `records` (drops torn lines); return it for appending."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(header) + "\n")
+        for record in records.values():
+            fh.write(json.dumps(record) + "\n")
+    os.replace(tmp, path)
+    return open(path, "a")
+
+
+def shard_fingerprint(paths, idxs, attack, settings):
+    """A fingerprint of what a shard's records depend on: the files under `paths` (name, size,
+    mtime), the rows, the attack's description and `settings`; a checkpoint with another tag is stale."""
+    files = []
+    for root in paths:
+        root = Path(root)
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                files.append([str(path), stat.st_size, stat.st_mtime_ns])
+    blob = json.dumps([files, [int(i) for i in idxs], repr(attack), settings], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0):
+    """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order.
+
+    With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
+    with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
+    yet recorded.
+    """
+    texts, labels, idxs = list(texts), [int(y) for y in labels], [int(i) for i in idxs]
+    if not len(texts) == len(labels) == len(idxs):
+        raise AmdaError(f"attack_examples: {len(texts)} texts, {len(labels)} labels, {len(idxs)} idxs")
+    if len(set(idxs)) != len(idxs):
+        raise AmdaError("attack_examples: idxs are not unique")
+    done, sink = {}, None
+    if checkpoint_path is not None:
+        header = {"checkpoint_tag": checkpoint_tag, "seed": seed}
+        done = _read_checkpoint(checkpoint_path, header, dict(zip(idxs, zip(texts, labels))))
+        sink = _open_checkpoint(checkpoint_path, header, done)
+    try:
+        for idx, text, label in zip(idxs, texts, labels):
+            if idx in done:
+                continue
+            done[idx] = attack_one(attack, idx, text, label, seed)
+            if sink is not None:
+                sink.write(json.dumps(done[idx]) + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+    finally:
+        if sink is not None:
+            sink.close()
+    return [done[idx] for idx in idxs]
+
+
+def records_frame(records):
+    return pd.DataFrame(list(records), columns=list(RECORD_COLUMNS))
+
+
+# ---------------------------------------------------------------- merge and summary
+
+def read_records(path):
+    """A shard's or a TAE's records; AmdaError naming the file if it is missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise AmdaError(f"{path}: attack records file does not exist")
+    df = pd.read_parquet(path)
+    missing = [c for c in RECORD_COLUMNS if c not in df.columns]
+    if missing:
+        raise AmdaError(f"{path}: missing column(s) {', '.join(missing)}")
+    bad = sorted(set(df["result"]) - set(RESULT_TYPES))
+    if bad:
+        raise AmdaError(f"{path}: unknown result value(s) {', '.join(map(str, bad))}")
+    return df
+
+
+def _check_shard_set(paths):
+    """When the paths are named shard{i}-of-{n}.parquet, every shard 0..n-1 must be among them."""
+    matches = [SHARD_NAME.search(Path(p).name) for p in paths]
+    if not paths or not all(matches):
+        return
+    counts = {int(m.group(2)) for m in matches}
+    if len(counts) != 1:
+        raise AmdaError(f"shards of different shard counts given: {', '.join(map(str, paths))}")
+    n = counts.pop()
+    present = {int(m.group(1)) for m in matches}
+    for i in range(n):
+        if i not in present:
+            expected = Path(paths[0]).with_name(f"shard{i}-of-{n}.parquet")
+            raise AmdaError(f"missing shard {i} of {n} ({expected})")
+
+
+def merge_shards(paths):
+    """One frame of all shards' records, ordered by idx; AmdaError names a missing shard or a row
+    that two shards both hold."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise AmdaError(f"missing shard {path}")
+    _check_shard_set(paths)
+    frames = [read_records(p) for p in paths]
+    merged = pd.concat(frames, ignore_index=True) if frames else records_frame([])
+    dup = merged["idx"][merged["idx"].duplicated()]
+    if len(dup):
+        raise AmdaError(f"row idx {int(dup.iloc[0])} is in more than one shard ({', '.join(map(str, paths))})")
+    return merged.sort_values("idx", kind="stable").reset_index(drop=True)[list(RECORD_COLUMNS)]
+
+
+def _ratio(num, den):
+    return num / den if den else None
+
+
+def summarize(records):
+    """Counts and rates of an attack's records (formulas in docs/ARCHITECTURE.md)."""
+    df = records if isinstance(records, pd.DataFrame) else records_frame(records)
+    counts = {name: int((df["result"] == name).sum()) for name in RESULT_TYPES}
+    n = len(df)
+    attacked = counts["successful"] + counts["failed"]
+    success = df[df["result"] == "successful"]
+    searched = df[df["result"].isin(["successful", "failed"])]
+    return {
+        "n": n,
+        "counts": counts,
+        "clean_accuracy": _ratio(attacked, n - counts["errored"]),
+        "accuracy_under_attack": _ratio(counts["failed"], n - counts["errored"]),
+        "attack_success_rate": _ratio(counts["successful"], attacked),
+        "mean_modification_rate": float(success["modification_rate"].mean()) if len(success) else None,
+        "mean_queries": float(searched["queries"].mean()) if len(searched) else None,
+        "seconds": float(df["seconds"].sum()),
+    }
+
+
+# ---------------------------------------------------------------- models, SAE, adversary
+
+def default_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_saved_classifier(model_dir):
+    """(model, tokenizer) from a `save_pretrained` folder, in eval mode, on CUDA when present."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        raise AmdaError(f"{path}: not a saved model (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+    return model.to(default_device()).eval(), tokenizer
+
+
+def static_eval(model, tokenizer, victim_tae, max_length, batch_size):
+    """Accuracy of `model` on the perturbed texts of the victim's successful attacks (gold labels).
+
+    Returns {"n", "static_accuracy"}; static_accuracy is None when the victim has no successes.
+    """
+    from amda.inference import predict_logits
+
+    df = read_records(victim_tae)
+    adversarial = df[df["result"] == "successful"]
+    if not len(adversarial):
+        return {"n": 0, "static_accuracy": None}
+    logits = predict_logits(model, tokenizer, adversarial["perturbed_text"].tolist(), max_length, batch_size)
+    correct = (logits.argmax(dim=1).numpy() == adversarial["label"].to_numpy()).sum()
+    return {"n": int(len(adversarial)), "static_accuracy": float(correct) / len(adversarial)}
+
+
+def make_adversary(attack_name, attack_cfg, resources, batch_size, max_length, seed=0):
+    """For iterative ADA: a function (model, tokenizer, texts, labels) -> perturbed text of each
+    successful attack, None for the others. The attack is rebuilt for each call (the model changes
+    between calls); the embedding is loaded once."""
+    from amda.attack.offline import activate
+
+    activate(resources["nltk_data"])
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    def adversary(model, tokenizer, texts, labels):
+        wrapper = DynamicPaddingModelWrapper(model, tokenizer, max_length, batch_size)
+        attack = build_attack(attack_name, attack_cfg, wrapper, resources)
+        records = attack_examples(attack, texts, labels, range(len(texts)), seed=seed)
+        return [r["perturbed_text"] if r["result"] == "successful" else None for r in records]
+
+    return adversary

