@@ -63,7 +63,7 @@ rule merge_adv_train:
         CONDA_ENV
     shell:
         "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
-        " --attack {wildcards.attack} --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
+        " --attack {wildcards.attack} --split train --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
 
 
 rule attack_shard:
@@ -76,7 +76,10 @@ rule attack_shard:
         resources=resource_flags,
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
         batch_size=config["evaluation"]["batch_size"],
-        sample="",
+        sample=(
+            f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation'].get('attack_seed', 0)}"
+            if config["evaluation"].get("attack_size") else ""
+        ),
         checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",

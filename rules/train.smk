@@ -17,7 +17,7 @@ rule train_model:
         f"results/logs/train_model/{RUN}.log",
     benchmark:
         f"results/benchmarks/train_model/{RUN}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=240,

@@ -53,6 +53,8 @@ def test_adversarial_training_sample_is_seeded_and_in_file_order():
     assert len(sample) == 250 and sample == sorted(set(sample)) and sample == sample_indices(1000, 0.25, 0)
     assert sample != sample_indices(1000, 0.25, seed=1)
     assert sample_indices(10, 1.0, 3) == list(range(10))
+    assert sample_indices(100, None, 3, size=30) == sample_indices(100, 0.3, 3)
+    assert sample_indices(10, None, 3, size=50) == list(range(10))
     with pytest.raises(AmdaError, match="adv_train.fraction"):
         sample_indices(10, 0.0, 0)
 

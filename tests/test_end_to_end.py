@@ -4,6 +4,7 @@ One uninterrupted run is shared by the tests of this module; they check what a u
 the tables exist and hold sane numbers, nothing is redone, edits rerun exactly what they should,
 and a run killed midway then resumed ends with the same tables.
 """
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,9 +42,9 @@ def test_tables_hold_every_model_and_sane_numbers(tiny_run):
         assert t2[column].between(0, 100).all(), column
     assert (t2["accuracy_under_attack_mean"] <= t2["clean_accuracy_mean"]).all()
     adv = pd.read_parquet(tiny_run / "results/adv_train/sst2/minilm/pwws.parquet")
-    assert len(adv) == 10 and set(adv["result"]) <= {"successful", "failed", "skipped", "errored"}
+    assert len(adv) == 20 and set(adv["result"]) <= {"successful", "failed", "skipped", "errored"}
     t1 = tables(tiny_run)["table1"]
-    assert len(t1) == 2  # victim and one re-seeded model
+    assert {"42", "43"} <= set(t1["seeds"].astype(str))  # the victim and the re-seeded model
 
 
 def test_nothing_to_do_afterwards_and_fast(tiny_run):
@@ -60,29 +61,28 @@ def _planned(workflow):
     return job_counts(result.stdout + result.stderr)
 
 
-def _touch(path):
+@contextlib.contextmanager
+def edited(path):
+    """`path` with a line added (Snakemake compares content, not only times), restored afterwards."""
+    original, stat = path.read_bytes(), path.stat()
+    path.write_bytes(original + b"\n# edited\n")
     later = time.time() + 5
     os.utime(path, (later, later))
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def test_editing_the_aggregation_script_reruns_only_aggregation(tiny_run):
-    script = tiny_run / "workflow_scripts" / "aggregate.py"
-    before = script.stat().st_mtime
-    _touch(script)
-    try:
+    with edited(tiny_run / "workflow_scripts" / "aggregate.py"):
         assert set(_planned(tiny_run)) == {"table1", "table2"}
-    finally:
-        os.utime(script, (before, before))
 
 
 def test_editing_the_attack_script_reruns_attacks_and_their_dependants(tiny_run):
-    script = tiny_run / "workflow_scripts" / "attack_shard.py"
-    before = script.stat().st_mtime
-    _touch(script)
-    try:
+    with edited(tiny_run / "workflow_scripts" / "attack_shard.py"):
         planned = _planned(tiny_run)
-    finally:
-        os.utime(script, (before, before))
     assert planned["attack_shard"] == 5 * 2 and planned["adv_train_shard"] == 1
     # ada and amda_smix train on the new adversarial set; base and tmix models are kept
     assert planned["train_model"] == 2
@@ -99,22 +99,46 @@ def test_changing_one_methods_hyperparameter_reruns_only_its_models(tiny_run):
     assert set(planned) == {"train_model", "attack_shard", "merge_attack", "table2"}
 
 
+def finished_outputs(log_text):
+    """Outputs of the jobs a Snakemake log reports as finished (recorded complete by Snakemake)."""
+    outputs, done = {}, set()
+    jobid, pending = None, None
+    for line in log_text.splitlines():
+        line = line.strip()
+        if line.startswith("output:"):
+            pending = [p.strip() for p in line[len("output:"):].split(",")]
+        elif line.startswith("jobid:") and pending is not None:
+            outputs[line.split()[1]] = pending
+            pending = None
+        elif line.startswith("Finished jobid:"):
+            done.add(line.split()[2])
+    return [path for job in done for path in outputs.get(job, [])]
+
+
 def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
-    """Kill the whole run (SIGKILL to its process group) once models are training, rerun: same tables."""
+    """Kill the whole run (SIGKILL to its process group) once models are trained, rerun: same tables,
+    and no job that Snakemake had finished is run again."""
     workflow = copy_workflow(tmp_path)
     exe = Path(sys.executable).parent / "snakemake"
-    proc = subprocess.Popen([str(exe), "--cores", "2", *TARGETS, *TINY], cwd=workflow,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    models = workflow / "results" / "models"
+    log = tmp_path / "killed.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([str(exe), "--cores", "2", *TARGETS, *TINY], cwd=workflow,
+                                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
-        if models.exists() and len(list(models.rglob("metrics.json"))) >= 2:
+        if log.read_text().count("(Rule: train_model)") >= 2:
             break
         time.sleep(0.5)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = {p: p.stat().st_mtime_ns for p in models.rglob("metrics.json")}
+    finished = {workflow / p: (workflow / p).stat().st_mtime_ns
+                for p in finished_outputs(log.read_text()) if (workflow / p).is_file()}
+    assert any(p.name == "metrics.json" for p in finished)
+    # A killed Snakemake leaves its lock behind; it says so and `--unlock` lifts it.
+    locked = snakemake(workflow, "--cores", "2", *TARGETS, *TINY)
+    assert locked.returncode != 0 and "--unlock" in locked.stderr
+    assert snakemake(workflow, "--unlock", *TARGETS, *TINY).returncode == 0
     result = snakemake(workflow, "--cores", "2", *TARGETS, *TINY)
     assert result.returncode == 0, result.stderr[-5000:]
     for path, mtime in finished.items():

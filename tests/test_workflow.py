@@ -40,9 +40,9 @@ def test_data_stage_runs_on_tiny_config(workflow):
     assert result.returncode == 0, result.stderr[-3000:]
     data = workflow / "results" / "data" / "sst2"
     sizes = {s: len(pd.read_parquet(data / f"{s}.parquet")) for s in ("train", "dev", "test")}
-    assert sizes == {"train": 96, "dev": 32, "test": 6}
+    assert sizes == {"train": 200, "dev": 32, "test": 6}
     stats = json.loads((data / "stats.json").read_text())
-    assert stats["splits"]["train"]["rows"] == 96
+    assert stats["splits"]["train"]["rows"] == 200
     assert stats["splits"]["test"]["labels"] == {"0": 3, "1": 3}
     assert stats["splits"]["train"]["tokens_minilm"]["max"] > 0
     assert (workflow / "results" / "benchmarks" / "prepare_data" / "sst2.tsv").exists()
@@ -80,7 +80,27 @@ def test_bad_config_one_line_error_and_results_untouched(workflow, text, message
     assert _snapshot(workflow / "results") == before
 
 
-def test_broken_data_edit_keeps_computed_results(workflow, tmp_path):
+def _empty_text(path):
+    df = pd.read_parquet(path)
+    df.loc[17, "text"] = " "
+    df.to_parquet(path)
+    return "row 17: empty text"
+
+
+def _label_out_of_range(path):
+    df = pd.read_parquet(path)
+    df.loc[5, "label"] = 7
+    df.to_parquet(path)
+    return "row 5: label 7 out of range 0..1"
+
+
+def _not_parquet(path):
+    path.write_text("text,label\nfine film,1\n")
+    return "not a readable parquet file"
+
+
+@pytest.mark.parametrize("corrupt", [_empty_text, _label_out_of_range, _not_parquet])
+def test_broken_data_edit_keeps_computed_results(workflow, tmp_path, corrupt):
     """A source file edited into an invalid state: one-line error naming file and row; old outputs survive."""
     src = tmp_path / "data"
     src.mkdir()
@@ -91,11 +111,10 @@ def test_broken_data_edit_keeps_computed_results(workflow, tmp_path):
     ok = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
     assert ok.returncode == 0, ok.stderr[-3000:]
     before = _snapshot(workflow / "results" / "data")
-    broken = pd.read_parquet(src / "train.parquet")
-    broken.loc[17, "text"] = " "
-    broken.to_parquet(src / "train.parquet")
+    message = corrupt(src / "train.parquet")
     os.utime(src / "train.parquet")
     result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
     assert result.returncode != 0
-    assert f"error: {src}/train.parquet row 17: empty text" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"{src}/train.parquet" in errors[0] and message in errors[0], result.stderr
     assert _snapshot(workflow / "results" / "data") == before

@@ -7,8 +7,8 @@ By hand:
       --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
       --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
 
-With --fraction the rows attacked are a seeded sample of the split (the adversarial training set);
-the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
+With --fraction (the adversarial training set) or --sample-size (evaluation.attack_size) the rows
+attacked are a seeded sample of the split; the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
 import argparse
@@ -53,6 +53,7 @@ def main(argv=None):
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--strided", action="store_true", help="shard i takes rows i, i+n, ... (default: blocks)")
     ap.add_argument("--fraction", type=float, help="attack a seeded sample of this fraction of the rows")
+    ap.add_argument("--sample-size", type=int, help="attack a seeded sample of this many rows (instead of --fraction)")
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --fraction sample")
     ap.add_argument("--checkpoint", required=True, help="per-example checkpoint (jsonl), kept outside --out")
     ap.add_argument("--out", required=True, help="shard records (parquet)")
@@ -69,8 +70,9 @@ def main(argv=None):
     from amda.attack.wrapper import DynamicPaddingModelWrapper
 
     texts, labels = read_split(args.data)
-    rows = (runner.sample_indices(len(texts), args.fraction, args.sample_seed)
-            if args.fraction is not None else list(range(len(texts))))
+    sampled = args.fraction is not None or args.sample_size is not None
+    rows = (runner.sample_indices(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
+            if sampled else list(range(len(texts))))
     idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard, args.strided)]
 
     model, tokenizer = runner.load_saved_classifier(args.model_dir)

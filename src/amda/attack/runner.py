@@ -51,11 +51,16 @@ def shard_indices(n, shards, i, strided=False):
     return list(range(start, stop))
 
 
-def sample_indices(n, fraction, seed):
-    """A seeded sample of round(n * fraction) of the rows 0..n-1, in ascending (file) order."""
-    if not 0 < fraction <= 1:
-        raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
-    size = int(round(n * fraction))
+def sample_indices(n, fraction, seed, size=None):
+    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in file order."""
+    if size is not None:
+        if size < 1:
+            raise AmdaError(f"evaluation.attack_size: expected a positive number of examples, got {size!r}")
+        size = min(int(size), n)
+    else:
+        if not 0 < fraction <= 1:
+            raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
+        size = int(round(n * fraction))
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(n, size=size, replace=False))
 
