@@ -25,6 +25,17 @@ def shared():
     return SHARED
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for the tests of a module; the previous setting is restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def nltk_data(shared):
     """The project's NLTK cache (made by `make setup`; rebuilt here if absent), in use for this session."""

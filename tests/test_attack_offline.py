@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from amda.errors import AmdaError
-from amda.inference import predict_logits
 from fixtures.attack_victim import glove_embedding_dir, network_blocked, sst2, victim_model_dir
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")

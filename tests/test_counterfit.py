@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
 from amda import counterfit
@@ -35,14 +34,6 @@ def writable_copy(resources, tmp_path):
     for path in resources.iterdir():
         shutil.copyfile(path, copy / path.name)
     return copy
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

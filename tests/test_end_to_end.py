@@ -102,7 +102,7 @@ def test_changing_one_methods_hyperparameter_reruns_only_its_models(tiny_run):
 def finished_outputs(log_text):
     """Outputs of the jobs a Snakemake log reports as finished (recorded complete by Snakemake)."""
     outputs, done = {}, set()
-    jobid, pending = None, None
+    pending = None
     for line in log_text.splitlines():
         line = line.strip()
         if line.startswith("output:"):
