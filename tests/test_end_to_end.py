@@ -55,6 +55,13 @@ def test_nothing_to_do_afterwards_and_fast(tiny_run):
     assert elapsed < 15  # generous on a loaded 2-core machine; BENCHMARKS.md records the real figure
 
 
+def test_report_builds_offline_with_captions(tiny_run):
+    result = snakemake(tiny_run, "--report", "results/report.html", *TARGETS, *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tiny_run / "results" / "report.html").read_text(errors="replace")
+    assert "table2.csv" in html and "table1.csv" in html
+
+
 def _planned(workflow):
     result = snakemake(workflow, "-n", *TARGETS, *TINY)
     assert result.returncode == 0, result.stderr[-3000:]

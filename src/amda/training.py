@@ -289,7 +289,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     is called after each epoch's checkpoint is written. Returns the metrics dict.
     """
     validate_spec(spec)
-    run, training, method = spec["run"], spec["training"], spec["run"]["method"]
+    training, method = spec["training"], spec["run"]["method"]
     num_labels, seed = int(spec["num_labels"]), int(spec["run"]["seed"])
     for name, df in (("train", train_df), ("dev", dev_df), ("test", test_df)):
         check_split(df, name, num_labels)
