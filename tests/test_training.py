@@ -272,7 +272,8 @@ def test_script_writes_the_model_and_removes_its_checkpoint(tiny_bert, data, tmp
     assert (tmp_path / out / "model" / "model.safetensors").is_file()
     assert json.loads((tmp_path / out / "metrics.json").read_text())["num_clean"] == 48
     checkpoint = tmp_path / "results" / "checkpoints" / "sst2/tiny/base/clean/default/seed7"
-    assert checkpoint.parent.is_dir() and not checkpoint.exists()
+    assert not checkpoint.exists()
+    assert (tmp_path / "results" / "checkpoints").is_dir()  # emptied, kept
     with pytest.raises(AmdaError, match="needs --adv-parquet"):
         main(["--data-dir", str(data_dir), "--spec-json", json.dumps(tiny_spec(tiny_bert, "ada")), "--out", "x"])
 

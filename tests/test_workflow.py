@@ -118,3 +118,23 @@ def test_broken_data_edit_keeps_computed_results(workflow, tmp_path, corrupt):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"{src}/train.parquet" in errors[0] and message in errors[0], result.stderr
     assert _snapshot(workflow / "results" / "data") == before
+
+
+def test_finished_checkpoints_leave_no_empty_folders(tmp_path):
+    from amda.io import remove_with_empty_parents
+
+    keep = tmp_path / "results" / "checkpoints"
+    (keep / "other").mkdir(parents=True)
+    shard = keep / "attacks" / "sst2" / "m" / "tae-pwws" / "shard0-of-1.jsonl"
+    shard.parent.mkdir(parents=True)
+    shard.write_text("{}\n")
+    model = keep / "models" / "sst2" / "m" / "seed1"
+    (model / "epoch1").mkdir(parents=True)
+    remove_with_empty_parents(shard)
+    remove_with_empty_parents(model)
+    assert sorted(p.name for p in keep.iterdir()) == ["other"]
+    loose = tmp_path / "elsewhere" / "ckpt.jsonl"
+    loose.parent.mkdir()
+    loose.write_text("{}\n")
+    remove_with_empty_parents(loose)
+    assert not loose.exists() and loose.parent.is_dir()  # no `checkpoints` folder above: nothing else goes

@@ -12,7 +12,6 @@ attacked are a seeded sample of the split; the shard is then taken of that sampl
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import torch
 
 from amda.cli import run_main
 from amda.errors import AmdaError
-from amda.io import write_parquet_atomic
+from amda.io import remove_with_empty_parents, write_parquet_atomic
 
 
 def read_split(path):
@@ -87,7 +86,7 @@ def main(argv=None):
     records = runner.attack_examples(attack, [texts[i] for i in idxs], [labels[i] for i in idxs], idxs,
                                      checkpoint_path=args.checkpoint, checkpoint_tag=tag)
     write_parquet_atomic(runner.records_frame(records), args.out)
-    os.unlink(args.checkpoint)
+    remove_with_empty_parents(args.checkpoint)
     counts = runner.summarize(records)["counts"]
     print(f"{args.attack}: wrote {args.out} ({counts})", file=sys.stderr)
 

@@ -1,6 +1,8 @@
 """Atomic writes: an output path either holds a complete file or does not exist."""
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,24 @@ def write_atomic(path, write):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_with_empty_parents(path):
+    """Remove a finished checkpoint (file or folder) and the folders it leaves empty above it, up to
+    (not including) the nearest folder named `checkpoints`; without one, only `path` goes."""
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+    roots = [p for p in path.parents if p.name == "checkpoints"]
+    folder = path.parent
+    while roots and folder != roots[0]:
+        with contextlib.suppress(OSError):  # not empty: another checkpoint still lives here
+            folder.rmdir()
+        if folder.exists():
+            break
+        folder = folder.parent
 
 
 def write_json_atomic(obj, path):

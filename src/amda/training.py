@@ -22,7 +22,7 @@ import torch
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
-from amda.io import write_json_atomic
+from amda.io import remove_with_empty_parents, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
@@ -347,7 +347,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), mix)
     metrics["device"] = device.type
     write_model_dir(out_dir, model, tokenizer, metrics)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    remove_with_empty_parents(checkpoint_dir)
     return metrics
 
 
