@@ -41,3 +41,4 @@ lint: setup
 bench: setup
 	$(PY) bench/bench_mixup_step.py
 	$(PY) bench/bench_attack.py
+	$(PY) bench/bench_main_job.py
