@@ -1,5 +1,6 @@
 # Shared by every rule: config validation, wildcard constraints, path helpers and input functions.
 import json
+import os
 import shlex
 import shutil
 import sys
