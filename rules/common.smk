@@ -8,7 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from amda.config import adv_train_fraction, check_files, source_files, training_spec, valid_run, validate_config  # noqa: E402
+from amda.config import (  # noqa: E402
+    adv_train_fraction, check_files, config_warnings, source_files, training_spec, valid_run, validate_config,
+)
 from amda.errors import AmdaError  # noqa: E402
 from amda.naming import ADV_METHODS, CLEAN, DEFAULT_HP, ITERATIVE_METHODS, RunId, format_hp, victim  # noqa: E402
 
@@ -50,6 +52,8 @@ try:
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
+for _warning in config_warnings(config):
+    print(f"warning: {_config_source()}: {_warning}", file=sys.stderr)
 
 
 # --- how jobs run -------------------------------------------------------------------------------

@@ -57,14 +57,14 @@ def table1_args(tmp_path):
             "--out-csv", str(tmp_path / "table1.csv"), "--out-md", str(tmp_path / "table1.md")]
 
 
-def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modification_rate=0.1):
+def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modification_rate=0.1, num_adversarial=0):
     """A metrics.json and a consistent tae-{attack}.json for `run` (100 examples, 10 skipped)."""
     identity = run.as_dict()
     failed = round(accuracy_under_attack * 100)
     successful = 90 - failed
     paths = {"metrics": root / run.model_dir / "metrics.json", "tae": root / run.tae(attack)}
     records = {
-        "metrics": {**identity, "test_accuracy": test_accuracy},
+        "metrics": {**identity, "test_accuracy": test_accuracy, "num_adversarial": num_adversarial},
         "tae": {**identity, "attack": attack, "n": 100, "clean_accuracy": 0.9,
                 "accuracy_under_attack": failed / 100, "attack_success_rate": successful / 90,
                 "mean_modification_rate": modification_rate, "mean_queries": 50.0,
@@ -277,7 +277,8 @@ def sweep_inputs(root, hp_key, values, seeds, slope, default_value=None):
             run = RunId("sst2", "minilm", "amda_tmix", "pwws", hp, seed)
             # under attack: 20 + slope·value (+2 for seed 43); clean: 0.90 (seed 42), 0.86 (seed 43)
             paths = write_run(root, run, 0.90 if seed == 42 else 0.86, "pwws",
-                              (20 + slope * value + (2 if seed == 43 else 0)) / 100)
+                              (20 + slope * value + (2 if seed == 43 else 0)) / 100,
+                              num_adversarial=min(round(100 * value), 60))
             tae.append(str(paths["tae"]))
             metrics.append(str(paths["metrics"]))
     return tae, metrics
@@ -298,6 +299,7 @@ def test_figure2_writes_a_png_and_a_csv_of_means_with_error_bars(tmp_path):
     assert list(frame["accuracy_under_attack_mean"]) == approx([26.0, 31.0, 36.0, 41.0])
     assert list(frame["accuracy_under_attack_std"]) == approx([math.sqrt(2)] * 4)
     assert list(frame["clean_accuracy_mean"]) == approx([88.0] * 4)
+    assert list(frame["num_adversarial_mean"]) == [25, 50, 60, 60]  # a 60-example set caps the last two
 
 
 def test_figure3_with_one_seed_has_no_spread(tmp_path):

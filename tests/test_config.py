@@ -4,7 +4,7 @@ import copy
 import pytest
 
 from amda.config import (
-    alpha_for, check_files, load_yaml, training_spec, valid_run, validate_config,
+    alpha_for, check_files, config_warnings, load_yaml, training_spec, valid_run, validate_config,
 )
 from amda.errors import AmdaError
 from amda.naming import RunId
@@ -106,3 +106,13 @@ def test_training_spec_resolves_overrides(default):
 ])
 def test_valid_run(run, ok):
     assert valid_run(run) is ok
+
+
+def test_a_figure2_grid_beyond_the_attacked_share_is_warned_of(default):
+    config = validate_config(copy.deepcopy(default))
+    assert config_warnings(config) == []  # the default grid fits the 10% of train that is attacked
+    config["tables"]["figure2"]["ratios"] = [0.05, 0.25, 0.5]
+    (warning,) = config_warnings(config)
+    assert warning.startswith("tables.figure2.ratios: 0.25, 0.5 exceed adv_train.fraction 0.1 of sst2")
+    config["adv_train"]["fraction"] = {"sst2": 1.0}
+    assert config_warnings(config) == []

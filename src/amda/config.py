@@ -153,6 +153,20 @@ def adv_train_fraction(config, dataset):
     return float(fraction)
 
 
+def config_warnings(config):
+    """Settings that run but cannot mean what they say: one line each, printed, not fatal."""
+    spec = config["tables"].get("figure2")
+    if not spec:
+        return []
+    fraction = adv_train_fraction(config, spec["dataset"])
+    unfillable = [r for r in spec["ratios"] if r > fraction]
+    if len(unfillable) < 2:
+        return []
+    return [f"tables.figure2.ratios: {', '.join(f'{r:g}' for r in unfillable)} exceed adv_train.fraction "
+            f"{fraction:g} of {spec['dataset']} (no more of train is attacked), so these points train on the "
+            "same adversarial set and coincide"]
+
+
 def training_keys(config, method):
     """Global training settings with the method's overrides applied."""
     base = {k: v for k, v in config["training"].items() if k != "methods"}

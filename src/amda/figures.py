@@ -1,7 +1,8 @@
 """Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
 
 Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
-(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
+(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2. The CSV also gives the
+number of adversarial examples each point trained on.
 """
 import matplotlib
 
@@ -33,10 +34,13 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
             runs = [trained_run(dataset, model, method, attack, seed, hp=hp) for seed in seeds]
             aua = Stat.of([summaries.tae(r, attack).number("accuracy_under_attack", PERCENT) for r in runs])
             clean = Stat.of([summaries.metrics(r).number("test_accuracy", PERCENT) for r in runs])
+            used = Stat.of([summaries.metrics(r).number("num_adversarial") for r in runs])
             rows.append({
                 "dataset": dataset, "model": model, "method": method, "attack": attack, "hp": hp,
                 hp_key: float(value), "seeds": seeds_text(seeds), "n": len(seeds),
                 **stat_columns("accuracy_under_attack", aua), **stat_columns("clean_accuracy", clean),
+                # what the ratio bought: points past the adversarial set's size train on the same data
+                "num_adversarial_mean": used.mean,
             })
     return pd.DataFrame(rows)
 
