@@ -1,8 +1,8 @@
 """Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
 
 Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
-(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2. The CSV also gives the
-number of adversarial examples each point trained on.
+(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
+The CSV also gives the number of adversarial examples each point trained on.
 """
 import matplotlib
 
