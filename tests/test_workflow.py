@@ -58,13 +58,8 @@ def test_source_data_laid_out_again_reruns_nothing(workflow, tmp_path):
 
     SST-2's train file is 1.7 MB, beyond Snakemake's default 1 MB limit for comparing content, so
     this holds only through the workflow profile's `max-checksum-file-size`."""
-    shared = workflow.parent / "shared" / "data" / "sst2"
-    src = tmp_path / "sst2"
-    src.mkdir()
-    for split in ("train", "dev", "test"):
-        shutil.copyfile(shared / f"{split}.parquet", src / f"{split}.parquet")
+    src, overlay = _own_sst2(workflow, tmp_path)
     assert (src / "train.parquet").stat().st_size > 1_000_000
-    overlay = _bad_config(workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n")
     target = ("results/data/sst2/stats.json", "--configfile", overlay)
     assert snakemake(workflow, "--cores", "1", *target).returncode == 0
 
@@ -79,6 +74,20 @@ def test_source_data_laid_out_again_reruns_nothing(workflow, tmp_path):
     os.utime(src / "train.parquet", (later + 5, later + 5))
     changed = snakemake(workflow, "-n", *target)
     assert job_counts(changed.stdout + changed.stderr) == {"prepare_data": 1}
+
+
+def _own_sst2(workflow, tmp_path, head=None):
+    """A private copy of SST-2's splits (byte for byte, or their first `head` rows) and an overlay reading it."""
+    shared = workflow.parent / "shared" / "data" / "sst2"
+    src = tmp_path / "data"
+    src.mkdir()
+    for split in ("train", "dev", "test"):
+        if head is None:
+            shutil.copyfile(shared / f"{split}.parquet", src / f"{split}.parquet")
+        else:
+            pd.read_parquet(shared / f"{split}.parquet").head(head).to_parquet(src / f"{split}.parquet")
+    overlay = _bad_config(workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n")
+    return src, overlay
 
 
 def _snapshot(root):
@@ -132,12 +141,7 @@ def _not_parquet(path):
 @pytest.mark.parametrize("corrupt", [_empty_text, _label_out_of_range, _not_parquet])
 def test_broken_data_edit_keeps_computed_results(workflow, tmp_path, corrupt):
     """A source file edited into an invalid state: one-line error naming file and row; old outputs survive."""
-    src = tmp_path / "data"
-    src.mkdir()
-    for split in ("train", "dev", "test"):
-        pd.read_parquet(workflow.parent / "shared" / "data" / "sst2" / f"{split}.parquet").head(200).to_parquet(
-            src / f"{split}.parquet")
-    overlay = _bad_config(workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n")
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
     ok = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
     assert ok.returncode == 0, ok.stderr[-3000:]
     before = _snapshot(workflow / "results" / "data")
