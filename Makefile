@@ -1,6 +1,6 @@
 # Two commands set up and test a fresh machine:
 #   make setup   # .venv with the pinned stack (requirements.txt), then the offline resources made ready
-#   make test    # the whole test suite (runs `make setup` first when needed)
+#   make test    # the lint, then the whole test suite (runs `make setup` first when needed)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup resources test test-fast bench lint clean-results
+.PHONY: setup resources test test-fast bench lint
 
 setup: $(VENV)/.installed resources
 
@@ -29,13 +29,17 @@ resources: $(VENV)/.installed
 	$(PY) workflow_scripts/prepare_resources.py --nltk-src $(SHARED)/resources/nltk_data --nltk-dst $(CACHE)/nltk_data
 	$(PY) -c "from amda.models import resolve_model_source as r; r('package:all_mpnet_base_v2', '$(CACHE)')"
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
+# Settings in pyproject.toml; `ruff format . && snakefmt .` fixes what the format checks report.
 lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/snakefmt --check .
 	$(VENV)/bin/snakemake --lint
 
 bench: setup

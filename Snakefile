@@ -6,6 +6,7 @@
 #
 # Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
 
+
 configfile: "config.yaml"
 
 
@@ -21,8 +22,11 @@ include: "rules/aggregate.smk"
 
 
 rule all:
-    input:
-        [f"results/{name}.{ext}" for name in config["tables"]
-         for ext in (("png", "csv") if name.startswith("figure") else ("csv", "md"))],
-        "results/paper_comparison.md",
     default_target: True
+    input:
+        [
+            f"results/{name}.{ext}"
+            for name in config["tables"]
+            for ext in (("png", "csv") if name.startswith("figure") else ("csv", "md"))
+        ],
+        "results/paper_comparison.md",

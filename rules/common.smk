@@ -9,7 +9,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from amda.config import (  # noqa: E402
-    adv_train_fraction, check_files, config_warnings, source_files, training_spec, valid_run, validate_config,
+    adv_train_fraction,
+    check_files,
+    config_warnings,
+    source_files,
+    training_spec,
+    valid_run,
+    validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
 from amda.naming import ADV_METHODS, CLEAN, DEFAULT_HP, ITERATIVE_METHODS, RunId, format_hp, victim  # noqa: E402
@@ -57,6 +63,7 @@ for _warning in config_warnings(config):
 
 
 # --- how jobs run -------------------------------------------------------------------------------
+
 
 def _uses_conda():
     methods = getattr(workflow.deployment_settings, "deployment_method", set())
@@ -133,6 +140,7 @@ def run_json(run):
 
 # --- the model grid -------------------------------------------------------------------------------
 
+
 def model_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
     """The model that a table row means: base is attack-independent, other methods use `attack`."""
     if method == "base":
@@ -170,9 +178,12 @@ def table1_runs(spec):
 
 def sweep_runs(spec, key, values):
     return [
-        (model_run(spec["dataset"], spec["model"], spec["method"], spec["attack"], seed,
-                   hp=format_hp(key, v)), spec["attack"])
-        for v in values for seed in config["seeds"]
+        (
+            model_run(spec["dataset"], spec["model"], spec["method"], spec["attack"], seed, hp=format_hp(key, v)),
+            spec["attack"],
+        )
+        for v in values
+        for seed in config["seeds"]
     ]
 
 
@@ -192,8 +203,14 @@ def sae_files(pairs):
 
 SHARDS = config["evaluation"]["shards"]
 ADV_SHARDS = config["adv_train"].get("shards", 1)
-ATTACK_CODE = ("attack/wrapper.py", "attack/recipes.py", "attack/runner.py", "attack/offline.py",
-               "attack/use_encoder.py", "inference.py")
+ATTACK_CODE = (
+    "attack/wrapper.py",
+    "attack/recipes.py",
+    "attack/runner.py",
+    "attack/offline.py",
+    "attack/use_encoder.py",
+    "inference.py",
+)
 TABLES = config["tables"]
 AGG_CODE = stage_code("aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/paper_results.csv")
 
@@ -204,9 +221,7 @@ def tokenizer_args(dataset):
     for spec in config["tables"].values():
         if dataset in spec.get("datasets", [spec.get("dataset")]):
             names.update(spec.get("models", [spec.get("model")]))
-    return " ".join(
-        f"--tokenizer {shlex.quote(n)}={shlex.quote(config['models'][n]['source'])}" for n in sorted(names)
-    )
+    return " ".join(f"--tokenizer {shlex.quote(n)}={shlex.quote(config['models'][n]['source'])}" for n in sorted(names))
 
 
 def train_inputs(wc):
@@ -271,5 +286,3 @@ def _table_rule_pairs(name):
 
 
 PAIRS = {name: [(check_run(r), a) for r, a in _table_rule_pairs(name)] for name in TABLES}
-
-

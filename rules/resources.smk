@@ -6,19 +6,19 @@ rule prepare_nltk:
         code=stage_code("prepare_resources.py", "resources.py"),
     output:
         touch(NLTK_READY),
-    params:
-        src=f"{config['paths']['shared_resources']}/nltk_data",
-        dst=NLTK_DIR,
     log:
         "results/logs/prepare_nltk.log",
     benchmark:
         "results/benchmarks/prepare_nltk.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        src=f"{config['paths']['shared_resources']}/nltk_data",
+        dst=NLTK_DIR,
     shell:
         "python workflow_scripts/prepare_resources.py --nltk-src {params.src:q} --nltk-dst {params.dst:q} > {log} 2>&1"
 
@@ -28,22 +28,22 @@ rule counterfit:
         code=stage_code("counterfit.py", "counterfit.py"),
     output:
         directory(EMBEDDING_DIR),
+    log:
+        "results/logs/counterfit.log",
+    benchmark:
+        "results/benchmarks/counterfit.tsv"
+    conda:
+        CONDA_ENV
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         constraints=f"{config['paths']['shared_resources']}/counter-fitting",
         glove=config["counterfit"]["glove"],
         vocab=config["counterfit"]["vocab_size"],
         neighbours=config["counterfit"]["neighbours"],
         epochs=config["counterfit"]["epochs"],
-    log:
-        "results/logs/counterfit.log",
-    benchmark:
-        "results/benchmarks/counterfit.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        CONDA_ENV
     shell:
         "python workflow_scripts/counterfit.py --resources {params.constraints:q} --glove {params.glove:q}"
         " --vocab-size {params.vocab} --neighbours {params.neighbours} --epochs {params.epochs} --seed 0"

@@ -7,23 +7,23 @@ rule train_model:
     output:
         model=directory(f"{MODEL_DIR}/model"),
         metrics=f"{MODEL_DIR}/metrics.json",
+    log:
+        f"results/logs/train_model/{RUN}.log",
+    benchmark:
+        f"results/benchmarks/train_model/{RUN}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=240,
+        gpu=GPU_PER_JOB,
     params:
         spec=lambda wc: json.dumps(training_spec(config, run_of(wc)), sort_keys=True),
         flags=train_flags,
         data_dir="results/data/{dataset}",
         out=MODEL_DIR,
         checkpoint=f"results/checkpoints/models/{RUN}",
-    log:
-        f"results/logs/train_model/{RUN}.log",
-    benchmark:
-        f"results/benchmarks/train_model/{RUN}.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=240,
-        gpu=GPU_PER_JOB,
-    conda:
-        CONDA_ENV
     shell:
         "python workflow_scripts/train_model.py --data-dir {params.data_dir} --spec-json {params.spec:q}"
         " {params.flags} --out {params.out} --checkpoint-dir {params.checkpoint} --threads {threads}"

@@ -1,4 +1,5 @@
 """Shared fixtures: repository paths, offline settings, the prepared NLTK data."""
+
 import os
 from pathlib import Path
 
@@ -46,8 +47,18 @@ def nltk_data(shared):
     return path
 
 
-WORKFLOW_PARTS = ("Snakefile", "config.yaml", "configs", "rules", "schemas", "src", "workflow_scripts",
-                  "report", "envs", "profiles")
+WORKFLOW_PARTS = (
+    "Snakefile",
+    "config.yaml",
+    "configs",
+    "rules",
+    "schemas",
+    "src",
+    "workflow_scripts",
+    "report",
+    "envs",
+    "profiles",
+)
 
 
 def copy_workflow(dst):

@@ -19,6 +19,7 @@ Why it is built this way:
 
 Run by hand: `python tests/slurm_cluster.py up /tmp/slurm` (Ctrl-C stops it).
 """
+
 import argparse
 import atexit
 import ctypes
@@ -67,8 +68,10 @@ def ensure_installed():
         raise ClusterError(f"missing {missing_programs()} and cannot apt-get install them (need root and apt)")
     began = time.monotonic()
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_PACKAGES]):
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_PACKAGES],
+    ):
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise ClusterError(f"{' '.join(command)} failed: {done.stderr.strip()[-2000:]}")
@@ -179,8 +182,7 @@ def write_configs(layout, node, cpus, memory_mb, gpus):
         gres_lines.append(f"NodeName={node} Name=gpu File={device}\n")
     (layout.conf.parent / "gres.conf").write_text("".join(gres_lines))
     # Nothing is constrained: the container has no writable cgroup hierarchy.
-    (layout.conf.parent / "cgroup.conf").write_text(
-        "ConstrainCores=no\nConstrainRAMSpace=no\nConstrainDevices=no\n")
+    (layout.conf.parent / "cgroup.conf").write_text("ConstrainCores=no\nConstrainRAMSpace=no\nConstrainDevices=no\n")
     layout.munge_key.write_bytes(os.urandom(1024))
     layout.munge_key.chmod(0o400)
     write_client_shims(layout)
@@ -222,16 +224,20 @@ class SlurmCluster:
 
     def node_state(self):
         """The node's state as sinfo prints it (idle, mix, alloc, down*, ...), or '' if unreachable."""
-        done = subprocess.run(["sinfo", "-h", "-N", "-n", self.node, "-o", "%T"], env=self.env,
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["sinfo", "-h", "-N", "-n", self.node, "-o", "%T"], env=self.env, capture_output=True, text=True, timeout=30
+        )
         return done.stdout.strip() if done.returncode == 0 else ""
 
     def completed_jobs(self):
         """Finished jobs from the jobcomp/filetxt log: one dict of its Key=Value fields per job."""
         if not self.layout.jobcomp.exists():
             return []
-        return [dict(re.findall(r"(\w+)=(\S*)", line))
-                for line in self.layout.jobcomp.read_text().splitlines() if line.strip()]
+        return [
+            dict(re.findall(r"(\w+)=(\S*)", line))
+            for line in self.layout.jobcomp.read_text().splitlines()
+            if line.strip()
+        ]
 
     def jobs(self):
         """Jobs the controller still holds (finished ones for MinJobAge s): JobId -> Key=Value fields.
@@ -287,8 +293,9 @@ def wait_until(predicate, timeout, what, cluster):
     while time.monotonic() < deadline:
         for name, process in cluster.processes.items():
             if process.poll() is not None:
-                raise ClusterError(f"{name} exited with {process.returncode} while waiting for {what}\n"
-                                   f"{cluster.log_tails()}")
+                raise ClusterError(
+                    f"{name} exited with {process.returncode} while waiting for {what}\n{cluster.log_tails()}"
+                )
         if predicate():
             return
         time.sleep(0.5)
@@ -307,9 +314,14 @@ def spawn(cluster, name, command):
     """Start one daemon in the foreground, its output going to log/<name>.out."""
     out = open(cluster.layout.logs / f"{name}.out", "ab")
     try:
-        cluster.processes[name] = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                                   stdin=subprocess.DEVNULL, env=cluster.env,
-                                                   preexec_fn=terminate_with_parent)
+        cluster.processes[name] = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=cluster.env,
+            preexec_fn=terminate_with_parent,
+        )
     finally:
         out.close()
 
@@ -326,20 +338,35 @@ def start(root, cpus=2, gpus=1, memory_mb=None, timeout=60):
         raise ClusterError("the test cluster must be started as root (slurmd launches the jobs)")
     layout = Layout(Path(root).resolve())
     if len(str(layout.root)) > MAX_ROOT_CHARS:
-        raise ClusterError(f"cluster folder {layout.root} is too long for UNIX socket paths "
-                           f"(munge and slurmd sockets live in it): use one under {MAX_ROOT_CHARS} characters")
+        raise ClusterError(
+            f"cluster folder {layout.root} is too long for UNIX socket paths "
+            f"(munge and slurmd sockets live in it): use one under {MAX_ROOT_CHARS} characters"
+        )
     node = socket.gethostname().split(".")[0]
     memory_mb = memory_mb or total_memory_mb() - 1024
     write_configs(layout, node, cpus, memory_mb, gpus)
-    env = dict(os.environ, SLURM_CONF=str(layout.conf),
-               PATH=os.pathsep.join([str(layout.root / "bin"), os.environ.get("PATH", "")]))
+    env = dict(
+        os.environ,
+        SLURM_CONF=str(layout.conf),
+        PATH=os.pathsep.join([str(layout.root / "bin"), os.environ.get("PATH", "")]),
+    )
     cluster = SlurmCluster(layout=layout, node=node, env=env)
     atexit.register(cluster.stop)
     try:
-        spawn(cluster, "munged", ["munged", "--foreground", "--force", f"--socket={layout.munge_socket}",
-                                  f"--key-file={layout.munge_key}", f"--log-file={layout.logs}/munged.log",
-                                  f"--pid-file={layout.root}/run/munged.pid",
-                                  f"--seed-file={layout.root}/munge/munged.seed"])
+        spawn(
+            cluster,
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={layout.munge_socket}",
+                f"--key-file={layout.munge_key}",
+                f"--log-file={layout.logs}/munged.log",
+                f"--pid-file={layout.root}/run/munged.pid",
+                f"--seed-file={layout.root}/munge/munged.seed",
+            ],
+        )
         wait_until(lambda: munge_works(layout.munge_socket), timeout, "munged", cluster)
         spawn(cluster, "slurmctld", ["slurmctld", "-D", "-c", "-f", str(layout.conf)])
         wait_until(lambda: "UP" in cluster.client("scontrol", "ping", check=False), timeout, "slurmctld", cluster)
@@ -370,8 +397,10 @@ def shrink_profile(profile_dir, out_dir, cpus_per_task, mem_mb, drop_threads=Fal
     caps = {"cpus_per_task": cpus_per_task, "mem_mb": mem_mb}
 
     def capped(resources):
-        return {key: min(value, caps[key]) if key in caps and isinstance(value, int) else value
-                for key, value in resources.items()}
+        return {
+            key: min(value, caps[key]) if key in caps and isinstance(value, int) else value
+            for key, value in resources.items()
+        }
 
     if isinstance(profile.get("default-resources"), dict):
         profile["default-resources"] = capped(profile["default-resources"])

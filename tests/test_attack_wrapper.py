@@ -1,13 +1,14 @@
 """The attack's model wrapper: the training-time logits, right padding, per-batch padding."""
+
 import copy
 
 import pytest
 import torch
+from fixtures.attack_victim import sst2
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits
-from fixtures.attack_victim import sst2
 
 MAX_LENGTH = 64
 

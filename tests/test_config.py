@@ -1,10 +1,17 @@
 """Config validation: the shipped configs pass; each kind of mistake gets a one-line error naming the key."""
+
 import copy
 
 import pytest
 
 from amda.config import (
-    alpha_for, check_files, config_warnings, load_yaml, training_spec, valid_run, validate_config,
+    alpha_for,
+    check_files,
+    config_warnings,
+    load_yaml,
+    training_spec,
+    valid_run,
+    validate_config,
 )
 from amda.errors import AmdaError
 from amda.naming import RunId
@@ -41,19 +48,25 @@ def _error(config, mutate):
     return message
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda c: c["training"].update(epoch=3), "config.yaml: training.epoch: unknown key"),
-    (lambda c: c.update(victim_seeds=[1]), "config.yaml: victim_seeds: unknown key"),
-    (lambda c: c["training"].update(epochs="3"), "training.epochs: '3' is not of type 'integer'"),
-    (lambda c: c["training"]["methods"].update(tmix={"lr_": 1.0}), "training.methods.tmix.lr_: unknown key"),
-    (lambda c: c["mixup"].update(mask="both"), "mixup.mask: 'both' is not one of"),
-    (lambda c: c["datasets"]["sst2"].update(max_length="long"), "datasets.sst2.max_length"),
-    (lambda c: c["datasets"]["sst2"].pop("label_names"), "datasets.sst2.label_names: required key is missing"),
-    (lambda c: c["models"]["minilm"].update(mixup_layers=[7]), "models.minilm.mixup_layers: [7] exceed num_layers 6"),
-    (lambda c: c["models"]["minilm"].update(family="gpt"), "models.minilm.family"),
-    (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
-    (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["training"].update(epoch=3), "config.yaml: training.epoch: unknown key"),
+        (lambda c: c.update(victim_seeds=[1]), "config.yaml: victim_seeds: unknown key"),
+        (lambda c: c["training"].update(epochs="3"), "training.epochs: '3' is not of type 'integer'"),
+        (lambda c: c["training"]["methods"].update(tmix={"lr_": 1.0}), "training.methods.tmix.lr_: unknown key"),
+        (lambda c: c["mixup"].update(mask="both"), "mixup.mask: 'both' is not one of"),
+        (lambda c: c["datasets"]["sst2"].update(max_length="long"), "datasets.sst2.max_length"),
+        (lambda c: c["datasets"]["sst2"].pop("label_names"), "datasets.sst2.label_names: required key is missing"),
+        (
+            lambda c: c["models"]["minilm"].update(mixup_layers=[7]),
+            "models.minilm.mixup_layers: [7] exceed num_layers 6",
+        ),
+        (lambda c: c["models"]["minilm"].update(family="gpt"), "models.minilm.family"),
+        (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
+        (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
+    ],
+)
 def test_bad_config_names_the_key(default, mutate, expected):
     assert expected in _error(default, mutate)
 
@@ -95,15 +108,18 @@ def test_training_spec_resolves_overrides(default):
     assert ada["ada"]["ratio"] == 0.5 and ada["mixup"]["alpha"] is None and ada["attack"]["name"] == "pwws"
 
 
-@pytest.mark.parametrize("run, ok", [
-    (RunId("sst2", "m", "base", "clean", "default", 1), True),
-    (RunId("sst2", "m", "base", "pwws", "default", 1), False),
-    (RunId("sst2", "m", "ada", "clean", "default", 1), False),
-    (RunId("sst2", "m", "ada", "pwws", "alpha-2", 1), False),
-    (RunId("sst2", "m", "tmix", "pwws", "ratio-0.5", 1), False),
-    (RunId("sst2", "m", "amda_tmix", "pwws", "ratio-0.5", 1), True),
-    (RunId("sst2", "m", "amda_tmix", "textfooler", "alpha-0.2", 1), True),
-])
+@pytest.mark.parametrize(
+    "run, ok",
+    [
+        (RunId("sst2", "m", "base", "clean", "default", 1), True),
+        (RunId("sst2", "m", "base", "pwws", "default", 1), False),
+        (RunId("sst2", "m", "ada", "clean", "default", 1), False),
+        (RunId("sst2", "m", "ada", "pwws", "alpha-2", 1), False),
+        (RunId("sst2", "m", "tmix", "pwws", "ratio-0.5", 1), False),
+        (RunId("sst2", "m", "amda_tmix", "pwws", "ratio-0.5", 1), True),
+        (RunId("sst2", "m", "amda_tmix", "textfooler", "alpha-0.2", 1), True),
+    ],
+)
 def test_valid_run(run, ok):
     assert valid_run(run) is ok
 

@@ -1,4 +1,5 @@
 """Counter-fitted GloVe: better SimLex-999 than raw GloVe, antonyms apart, TextAttack's layout."""
+
 import importlib.util
 import shutil
 from pathlib import Path
@@ -106,8 +107,9 @@ def test_same_seed_gives_identical_arrays(resources, one_thread):
     assert not np.array_equal(first.embeddings, other.embeddings)
 
 
-@pytest.mark.parametrize("missing", ["ppdb_synonyms.txt", "ppdb_antonyms.txt", "wordnet_antonyms.txt",
-                                     "vocabulary.txt", "SimLex-999.txt"])
+@pytest.mark.parametrize(
+    "missing", ["ppdb_synonyms.txt", "ppdb_antonyms.txt", "wordnet_antonyms.txt", "vocabulary.txt", "SimLex-999.txt"]
+)
 def test_missing_resource_file_is_named(resources, tmp_path, missing):
     copy = writable_copy(resources, tmp_path)
     (copy / missing).unlink()
@@ -129,9 +131,14 @@ def test_malformed_constraint_line_is_named(resources, tmp_path):
         counterfit.build_counterfitted(copy, GLOVE, 1000, 51, 1, 0)
 
 
-@pytest.mark.parametrize("source,message", [("package:no_such_glove_module", "no_such_glove_module"),
-                                            ("dir:/nonexistent/glove", "glove_6B_50d_emb.npy"),
-                                            ("glove.txt", "expected package:<module> or dir:<path>")])
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("package:no_such_glove_module", "no_such_glove_module"),
+        ("dir:/nonexistent/glove", "glove_6B_50d_emb.npy"),
+        ("glove.txt", "expected package:<module> or dir:<path>"),
+    ],
+)
 def test_bad_glove_source_is_named(resources, source, message):
     with pytest.raises(AmdaError, match=message):
         counterfit.build_counterfitted(resources, source, 1000, 51, 1, 0)
@@ -144,8 +151,26 @@ def test_too_few_neighbours_is_refused(resources):
 
 def test_cli_writes_and_replaces_the_folder(resources, tmp_path, capsys, one_thread):
     out = tmp_path / "results" / "counterfitted"
-    argv = ["--resources", str(resources), "--glove", GLOVE, "--vocab-size", "2000", "--neighbours", "51",
-            "--epochs", "2", "--seed", "0", "--out", str(out), "--threads", "1", "--constraint-rank-cap", "2000"]
+    argv = [
+        "--resources",
+        str(resources),
+        "--glove",
+        GLOVE,
+        "--vocab-size",
+        "2000",
+        "--neighbours",
+        "51",
+        "--epochs",
+        "2",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--threads",
+        "1",
+        "--constraint-rank-cap",
+        "2000",
+    ]
     counterfit_script.main(argv)
     log = capsys.readouterr().out
     assert "SimLex-999 raw_glove: spearman" in log and "SimLex-999 counterfitted: spearman" in log
@@ -159,8 +184,20 @@ def test_cli_writes_and_replaces_the_folder(resources, tmp_path, capsys, one_thr
 
 
 def test_cli_reports_bad_input_on_one_line(tmp_path, capsys):
-    argv = ["--resources", str(tmp_path), "--glove", GLOVE, "--vocab-size", "1000", "--neighbours", "51",
-            "--epochs", "1", "--out", str(tmp_path / "out")]
+    argv = [
+        "--resources",
+        str(tmp_path),
+        "--glove",
+        GLOVE,
+        "--vocab-size",
+        "1000",
+        "--neighbours",
+        "51",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     with pytest.raises(SystemExit) as exit_info:
         run_main(counterfit_script.main, argv)
     assert exit_info.value.code == 2
@@ -173,7 +210,8 @@ def test_cli_reports_bad_input_on_one_line(tmp_path, capsys):
 def test_default_config_counterfits_clearly_better_than_raw_glove(resources, one_thread, tmp_path):
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())["counterfit"]
     result = counterfit.build_counterfitted(
-        resources, cfg["glove"], cfg["vocab_size"], cfg["neighbours"], cfg["epochs"], seed=0)
+        resources, cfg["glove"], cfg["vocab_size"], cfg["neighbours"], cfg["epochs"], seed=0
+    )
     report = result.report
     assert report["vocabulary"] >= cfg["vocab_size"] and report["simlex_coverage"] > 0.9
     assert report["raw_glove"]["spearman"] == pytest.approx(0.27, abs=0.02)

@@ -1,10 +1,16 @@
 """Data stage library: row validation names file and row; subsampling is stratified and seeded."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from amda.data import (
-    build_splits, normalise, overlap, read_parquet_split, stratified_sample, validate_rows,
+    build_splits,
+    normalise,
+    overlap,
+    read_parquet_split,
+    stratified_sample,
+    validate_rows,
 )
 from amda.errors import AmdaError
 
@@ -13,15 +19,18 @@ def frame(texts, labels):
     return pd.DataFrame({"text": texts, "label": labels, "source_row": np.arange(len(texts))})
 
 
-@pytest.mark.parametrize("texts, labels, message", [
-    (["good", "  "], [0, 1], "data.parquet row 1: empty text"),
-    (["good", None], [0, 1], "data.parquet row 1: missing text"),
-    (["good", "bad"], [0, 2], "data.parquet row 1: label 2 out of range 0..1"),
-    (["good", "bad"], [0, -1], "data.parquet row 1: label -1 out of range"),
-    (["good", "bad"], [0, 0.5], "data.parquet row 1: label 0.5 is not an integer"),
-    (["good", "bad"], [0, None], "data.parquet row 1: missing label"),
-    (["good", "bad"], [0, "pos"], "data.parquet row 1: label 'pos' is not an integer"),
-])
+@pytest.mark.parametrize(
+    "texts, labels, message",
+    [
+        (["good", "  "], [0, 1], "data.parquet row 1: empty text"),
+        (["good", None], [0, 1], "data.parquet row 1: missing text"),
+        (["good", "bad"], [0, 2], "data.parquet row 1: label 2 out of range 0..1"),
+        (["good", "bad"], [0, -1], "data.parquet row 1: label -1 out of range"),
+        (["good", "bad"], [0, 0.5], "data.parquet row 1: label 0.5 is not an integer"),
+        (["good", "bad"], [0, None], "data.parquet row 1: missing label"),
+        (["good", "bad"], [0, "pos"], "data.parquet row 1: label 'pos' is not an integer"),
+    ],
+)
 def test_validate_rows_names_the_row(texts, labels, message):
     with pytest.raises(AmdaError) as info:
         validate_rows(frame(texts, labels), 2, "data.parquet")

@@ -4,6 +4,7 @@ One uninterrupted run is shared by the tests of this module; they check what a u
 the tables exist and hold sane numbers, nothing is redone, edits rerun exactly what they should,
 and a run killed midway then resumed ends with the same tables.
 """
+
 import contextlib
 import os
 import signal
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import copy_workflow, job_counts, snakemake
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("nltk_data")]
@@ -113,7 +113,7 @@ def finished_outputs(log_text):
     for line in log_text.splitlines():
         line = line.strip()
         if line.startswith("output:"):
-            pending = [p.strip() for p in line[len("output:"):].split(",")]
+            pending = [p.strip() for p in line[len("output:") :].split(",")]
         elif line.startswith("jobid:") and pending is not None:
             outputs[line.split()[1]] = pending
             pending = None
@@ -129,8 +129,13 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
     exe = Path(sys.executable).parent / "snakemake"
     log = tmp_path / "killed.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen([str(exe), "--cores", "2", *TARGETS, *TINY], cwd=workflow,
-                                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(exe), "--cores", "2", *TARGETS, *TINY],
+            cwd=workflow,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         if log.read_text().count("(Rule: train_model)") >= 2:
@@ -139,8 +144,11 @@ def test_killed_run_resumes_to_identical_tables(tiny_run, tmp_path):
     assert proc.poll() is None, "the run finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finished = {workflow / p: (workflow / p).stat().st_mtime_ns
-                for p in finished_outputs(log.read_text()) if (workflow / p).is_file()}
+    finished = {
+        workflow / p: (workflow / p).stat().st_mtime_ns
+        for p in finished_outputs(log.read_text())
+        if (workflow / p).is_file()
+    }
     assert any(p.name == "metrics.json" for p in finished)
     # A killed Snakemake leaves its lock behind; it says so and `--unlock` lifts it.
     locked = snakemake(workflow, "--cores", "2", *TARGETS, *TINY)

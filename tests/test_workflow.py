@@ -1,4 +1,5 @@
 """The workflow as a user drives it: dry runs, lint, the data stage for real, bad input handling."""
+
 import json
 import os
 import shutil
@@ -6,7 +7,6 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import job_counts, snakemake
 
 pytestmark = pytest.mark.usefixtures("nltk_data")
@@ -86,7 +86,9 @@ def _own_sst2(workflow, tmp_path, head=None):
             shutil.copyfile(shared / f"{split}.parquet", src / f"{split}.parquet")
         else:
             pd.read_parquet(shared / f"{split}.parquet").head(head).to_parquet(src / f"{split}.parquet")
-    overlay = _bad_config(workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n")
+    overlay = _bad_config(
+        workflow, f"datasets:\n  sst2:\n    dir: {src}\n    subsample: {{train: 50, dev: 20, test: 6}}\n"
+    )
     return src, overlay
 
 
@@ -100,13 +102,24 @@ def _bad_config(workflow, text):
     return path.name
 
 
-@pytest.mark.parametrize("text, message", [
-    ("training:\n  epoch: 3\n", "error: config.yaml + bad.yaml: training.epoch: unknown key"),
-    ("training:\n  epochs: three\n", "error: config.yaml + bad.yaml: training.epochs: 'three' is not of type 'integer'"),
-    ("mixup:\n  mask: both\n", "error: config.yaml + bad.yaml: mixup.mask: 'both' is not one of ['union', 'first']"),
-    ("datasets:\n  sst2:\n    splits: {train: nope.parquet, dev: dev.parquet, test: test.parquet}\n",
-     "datasets.sst2.splits.train: file ../shared/data/sst2/nope.parquet does not exist"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("training:\n  epoch: 3\n", "error: config.yaml + bad.yaml: training.epoch: unknown key"),
+        (
+            "training:\n  epochs: three\n",
+            "error: config.yaml + bad.yaml: training.epochs: 'three' is not of type 'integer'",
+        ),
+        (
+            "mixup:\n  mask: both\n",
+            "error: config.yaml + bad.yaml: mixup.mask: 'both' is not one of ['union', 'first']",
+        ),
+        (
+            "datasets:\n  sst2:\n    splits: {train: nope.parquet, dev: dev.parquet, test: test.parquet}\n",
+            "datasets.sst2.splits.train: file ../shared/data/sst2/nope.parquet does not exist",
+        ),
+    ],
+)
 def test_bad_config_one_line_error_and_results_untouched(workflow, text, message):
     results = workflow / "results" / "data" / "sst2"
     results.mkdir(parents=True)

@@ -6,11 +6,12 @@ Inputs are explicit file lists; each summary says which model (and attack) it de
 out, is every value found in the TAE summaries; either way every combination must be there, and a
 missing one is an error that names the model and attack.
 """
+
 import argparse
 
 from amda.aggregate import Summaries
 from amda.cli import run_main
-from amda.figures import plot_sweep, swept_values, sweep_frame
+from amda.figures import plot_sweep, sweep_frame, swept_values
 from amda.io import write_text_atomic
 from amda.paper import comparison_markdown, default_paper_results, load_our_tables, load_paper_results
 from amda.tables import method_frame, method_markdown, table1_frame, table1_markdown
@@ -55,10 +56,20 @@ def run_sweep(args):
     summaries = Summaries.load(args.command, tae=args.tae, metrics=args.metrics)
     single = {field: getattr(args, field) or summaries.only(field) for field in ("dataset", "model", "attack")}
     methods, seeds = _grid(args, summaries, "method", "seed")
-    values = args.values or sorted(swept_values(summaries, hp_key)
-                                   + ([args.default_value] if args.default_value is not None else []))
-    frame = sweep_frame(summaries, hp_key, single["dataset"], single["model"], methods, single["attack"], values,
-                        seeds, default_value=args.default_value)
+    values = args.values or sorted(
+        swept_values(summaries, hp_key) + ([args.default_value] if args.default_value is not None else [])
+    )
+    frame = sweep_frame(
+        summaries,
+        hp_key,
+        single["dataset"],
+        single["model"],
+        methods,
+        single["attack"],
+        values,
+        seeds,
+        default_value=args.default_value,
+    )
     write_text_atomic(frame.to_csv(index=False), args.out_csv)
     plot_sweep(frame, hp_key, args.out_png)
 
@@ -108,15 +119,22 @@ def build_parser():
             figure.add_argument(f"--{key}", help="default: the one value in the TAE summaries")
         _grid_flags(figure, "methods", "seeds")
         figure.add_argument("--values", nargs="+", type=float, help=f"the {hp_key} grid; {FOUND}")
-        figure.add_argument("--default-value", type=float,
-                            help=f"the {hp_key} that hp 'default' runs stand for (read from them, not {hp_key}-<x>)")
+        figure.add_argument(
+            "--default-value",
+            type=float,
+            help=f"the {hp_key} that hp 'default' runs stand for (read from them, not {hp_key}-<x>)",
+        )
         figure.add_argument("--out-png", required=True)
         figure.add_argument("--out-csv", required=True)
         figure.set_defaults(run=run_sweep)
 
     comparison = commands.add_parser("paper-comparison", help="our tables beside the paper's numbers")
-    comparison.add_argument("--tables", nargs="+", required=True,
-                            help="our table1/table2/table3 CSVs (each names itself in its `table` column)")
+    comparison.add_argument(
+        "--tables",
+        nargs="+",
+        required=True,
+        help="our table1/table2/table3 CSVs (each names itself in its `table` column)",
+    )
     comparison.add_argument("--paper-results", help="default: the paper_results.csv shipped in amda/data")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)

@@ -11,6 +11,7 @@ With --fraction (the adversarial training set) or --sample-size (evaluation.atta
 attacked are a seeded sample of the split; the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -70,8 +71,11 @@ def main(argv=None):
 
     texts, labels = read_split(args.data)
     sampled = args.fraction is not None or args.sample_size is not None
-    rows = (runner.sample_indices(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
-            if sampled else list(range(len(texts))))
+    rows = (
+        runner.sample_indices(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
+        if sampled
+        else list(range(len(texts)))
+    )
     idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard, args.strided)]
 
     model, tokenizer = runner.load_saved_classifier(args.model_dir)
@@ -81,10 +85,19 @@ def main(argv=None):
     inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
     settings = {"max_length": args.max_length, "batch_size": args.batch_size}
     tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
-    print(f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}",
-          file=sys.stderr, flush=True)
-    records = runner.attack_examples(attack, [texts[i] for i in idxs], [labels[i] for i in idxs], idxs,
-                                     checkpoint_path=args.checkpoint, checkpoint_tag=tag)
+    print(
+        f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}",
+        file=sys.stderr,
+        flush=True,
+    )
+    records = runner.attack_examples(
+        attack,
+        [texts[i] for i in idxs],
+        [labels[i] for i in idxs],
+        idxs,
+        checkpoint_path=args.checkpoint,
+        checkpoint_tag=tag,
+    )
     write_parquet_atomic(runner.records_frame(records), args.out)
     remove_with_empty_parents(args.checkpoint)
     counts = runner.summarize(records)["counts"]

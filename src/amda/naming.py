@@ -1,12 +1,26 @@
 """Run identity of a trained model and the paths of everything made from it."""
+
 from dataclasses import asdict, dataclass
 
 METHODS = (
-    "base", "ada", "tmix", "smix", "amda_tmix", "amda_smix",
-    "ada_iter", "amda_tmix_iter", "amda_smix_iter",
+    "base",
+    "ada",
+    "tmix",
+    "smix",
+    "amda_tmix",
+    "amda_smix",
+    "ada_iter",
+    "amda_tmix_iter",
+    "amda_smix_iter",
 )
-MIXUP_METHODS = {"tmix": "tmix", "smix": "smix", "amda_tmix": "tmix", "amda_smix": "smix",
-                 "amda_tmix_iter": "tmix", "amda_smix_iter": "smix"}
+MIXUP_METHODS = {
+    "tmix": "tmix",
+    "smix": "smix",
+    "amda_tmix": "tmix",
+    "amda_smix": "smix",
+    "amda_tmix_iter": "tmix",
+    "amda_smix_iter": "smix",
+}
 ADV_METHODS = {"ada", "amda_tmix", "amda_smix"}
 ITERATIVE_METHODS = {"ada_iter", "amda_tmix_iter", "amda_smix_iter"}
 CLEAN = "clean"

@@ -7,6 +7,7 @@ Vocabulary: `model` is the paper's (`bert`, `roberta`); Table 1 rows use `method
 names and metrics `clean_accuracy`, `accuracy_under_attack`, `modification_rate`; values in %.
 A number the file lacks is shown as '—'.
 """
+
 from dataclasses import dataclass
 from importlib import resources
 
@@ -23,10 +24,28 @@ CLEAN_COST_POINTS = 2.0
 HOLDS, FAILS = "holds", "does not hold"
 
 COMPARED_TABLES = ("table1", "table2", "table3")
-TABLE1_COLUMNS = ["table", "dataset", "model", "row", "attack", "n", "clean_accuracy_mean", "tae_accuracy_mean",
-                  "sae_accuracy_mean"]
-METHOD_COLUMNS = ["table", "dataset", "model", "method", "attack", "n", "clean_accuracy_mean",
-                  "accuracy_under_attack_mean", "modification_rate_mean"]
+TABLE1_COLUMNS = [
+    "table",
+    "dataset",
+    "model",
+    "row",
+    "attack",
+    "n",
+    "clean_accuracy_mean",
+    "tae_accuracy_mean",
+    "sae_accuracy_mean",
+]
+METHOD_COLUMNS = [
+    "table",
+    "dataset",
+    "model",
+    "method",
+    "attack",
+    "n",
+    "clean_accuracy_mean",
+    "accuracy_under_attack_mean",
+    "modification_rate_mean",
+]
 
 
 def default_paper_results():
@@ -53,8 +72,10 @@ def load_our_tables(paths):
     for path in paths:
         names = set(_read_csv(path, ["table"], "table")["table"].dropna())
         if len(names) != 1 or not names <= set(COMPARED_TABLES):
-            raise AmdaError(f"table file {path}: its table column must name one of {', '.join(COMPARED_TABLES)}, "
-                            f"found {', '.join(sorted(map(str, names))) or 'nothing'}")
+            raise AmdaError(
+                f"table file {path}: its table column must name one of {', '.join(COMPARED_TABLES)}, "
+                f"found {', '.join(sorted(map(str, names))) or 'nothing'}"
+            )
         name = names.pop()
         if name in tables:
             raise AmdaError(f"paper-comparison: two files hold {name} ({sources[name]} and {path})")
@@ -114,11 +135,12 @@ def claim_amda_beats(frame):
             lacking = [display(METHOD_NAMES, m) for m in ("ada", mix) if m not in means]
             name = display(METHOD_NAMES, amda)
             if lacking:
-                verdicts.append(Verdict(claim, where, f"{name}: table lacks {' and '.join(lacking)}",
-                                        "not evaluated"))
+                verdicts.append(Verdict(claim, where, f"{name}: table lacks {' and '.join(lacking)}", "not evaluated"))
                 continue
-            evidence = (f"{name} {means[amda]:.1f} vs ADA {means['ada']:.1f}, "
-                        f"{display(METHOD_NAMES, mix)} {means[mix]:.1f} (n={n})")
+            evidence = (
+                f"{name} {means[amda]:.1f} vs ADA {means['ada']:.1f}, "
+                f"{display(METHOD_NAMES, mix)} {means[mix]:.1f} (n={n})"
+            )
             beats = means[amda] > means["ada"] and means[amda] > means[mix]
             verdicts.append(Verdict(claim, where, evidence, HOLDS if beats else FAILS))
     return verdicts
@@ -146,9 +168,14 @@ def claim_clean_cost(frame, points=CLEAN_COST_POINTS):
 
 
 def _paper_value(paper, table, dataset, model, method, attack, metric):
-    hit = paper[(paper["table"] == str(table)) & (paper["dataset"] == dataset)
-                & (paper["model"] == MODEL_PAIRING.get(model, "")) & (paper["method"] == method)
-                & (paper["attack"] == attack) & (paper["metric"] == metric)]
+    hit = paper[
+        (paper["table"] == str(table))
+        & (paper["dataset"] == dataset)
+        & (paper["model"] == MODEL_PAIRING.get(model, ""))
+        & (paper["method"] == method)
+        & (paper["attack"] == attack)
+        & (paper["metric"] == metric)
+    ]
     return "—" if hit.empty else f"{hit['value'].iloc[0]:.1f}"
 
 
@@ -162,26 +189,54 @@ def _table1_section(table1, paper):
     for _, row in table1[table1["row"].isin(["victim", "reseeded_mean"])].iterrows():
         role = "victim" if row["row"] == "victim" else "reseeded"
         key = (1, row["dataset"], row["model"], role, row["attack"])
-        rows.append([display(DATASET_NAMES, row["dataset"]), _pairing(row["model"]),
-                     display(ATTACK_NAMES, row["attack"]), f"{role} (n={int(row['n'])})",
-                     _ours(row["tae_accuracy_mean"]), _paper_value(paper, *key, "tae_accuracy"),
-                     _ours(row["sae_accuracy_mean"]), _paper_value(paper, *key, "sae_accuracy")])
+        rows.append(
+            [
+                display(DATASET_NAMES, row["dataset"]),
+                _pairing(row["model"]),
+                display(ATTACK_NAMES, row["attack"]),
+                f"{role} (n={int(row['n'])})",
+                _ours(row["tae_accuracy_mean"]),
+                _paper_value(paper, *key, "tae_accuracy"),
+                _ours(row["sae_accuracy_mean"]),
+                _paper_value(paper, *key, "sae_accuracy"),
+            ]
+        )
     return "## Table 1: SAE vs TAE (accuracy, %)\n\n" + markdown_table(header, rows)
 
 
 def _method_section(number, frame, paper):
-    header = ["Dataset", "Model (ours ↔ paper)", "Method", "Attack", "Clean ours", "Clean paper",
-              "Under attack ours", "Under attack paper", "Mod. rate ours", "Mod. rate paper"]
+    header = [
+        "Dataset",
+        "Model (ours ↔ paper)",
+        "Method",
+        "Attack",
+        "Clean ours",
+        "Clean paper",
+        "Under attack ours",
+        "Under attack paper",
+        "Mod. rate ours",
+        "Mod. rate paper",
+    ]
     rows = []
     for _, row in frame.iterrows():
         key = (number, row["dataset"], row["model"], row["method"], row["attack"])
-        rows.append([display(DATASET_NAMES, row["dataset"]), _pairing(row["model"]),
-                     display(METHOD_NAMES, row["method"]), display(ATTACK_NAMES, row["attack"]),
-                     _ours(row["clean_accuracy_mean"]), _paper_value(paper, *key, "clean_accuracy"),
-                     _ours(row["accuracy_under_attack_mean"]), _paper_value(paper, *key, "accuracy_under_attack"),
-                     _ours(row["modification_rate_mean"]), _paper_value(paper, *key, "modification_rate")])
-    return f"## Table {number}: clean accuracy, accuracy under attack, modification rate (%)\n\n" \
-        + markdown_table(header, rows)
+        rows.append(
+            [
+                display(DATASET_NAMES, row["dataset"]),
+                _pairing(row["model"]),
+                display(METHOD_NAMES, row["method"]),
+                display(ATTACK_NAMES, row["attack"]),
+                _ours(row["clean_accuracy_mean"]),
+                _paper_value(paper, *key, "clean_accuracy"),
+                _ours(row["accuracy_under_attack_mean"]),
+                _paper_value(paper, *key, "accuracy_under_attack"),
+                _ours(row["modification_rate_mean"]),
+                _paper_value(paper, *key, "modification_rate"),
+            ]
+        )
+    return f"## Table {number}: clean accuracy, accuracy under attack, modification rate (%)\n\n" + markdown_table(
+        header, rows
+    )
 
 
 def _pairing(model):
@@ -199,10 +254,15 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None):
     for frame in (table2, table3):
         if frame is not None:
             verdicts += claim_amda_beats(frame) + claim_clean_cost(frame)
-    parts = [_header(paper), "## Claims at this scale\n",
-             markdown_table(["Claim", "Where", "Our numbers (means)", "Verdict"],
-                            [[v.claim, v.where, v.evidence, v.verdict] for v in verdicts]),
-             "Verdicts compare means over seeds; they do not test significance (see each table's n and sd).\n"]
+    parts = [
+        _header(paper),
+        "## Claims at this scale\n",
+        markdown_table(
+            ["Claim", "Where", "Our numbers (means)", "Verdict"],
+            [[v.claim, v.where, v.evidence, v.verdict] for v in verdicts],
+        ),
+        "Verdicts compare means over seeds; they do not test significance (see each table's n and sd).\n",
+    ]
     if table1 is not None:
         parts.append(_table1_section(table1, paper))
     for number, frame in ((2, table2), (3, table3)):
@@ -213,20 +273,26 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None):
 
 
 def _header(paper):
-    pairs = "; ".join(f"{display(MODEL_NAMES, ours)} (ours) ↔ {PAPER_MODEL_NAMES[theirs]} (paper)"
-                      for ours, theirs in MODEL_PAIRING.items())
-    status = (f"{len(paper)} published numbers recorded, each with its source (listed at the end)."
-              if len(paper) else
-              "No published number is recorded: the paper's result tables were not found in the sources "
-              "available to this project, so every paper column shows '—'. The claim verdicts stand on "
-              "our numbers alone.")
-    return ("# Our results beside the paper's\n\n"
-            "Paper: Si et al., \"Better Robustness by More Coverage: Adversarial and Mixup Data Augmentation "
-            "for Robust Finetuning\", Findings of ACL 2021 (arXiv 2012.15699).\n\n"
-            f"Model pairing: {pairs}. Our models are smaller stand-ins trained on small subsamples with "
-            "offline attack resources, so absolute numbers are not expected to match; rows are matched on "
-            "dataset × method × attack and the question is whether each claim's direction holds.\n\n"
-            f"{status}\n")
+    pairs = "; ".join(
+        f"{display(MODEL_NAMES, ours)} (ours) ↔ {PAPER_MODEL_NAMES[theirs]} (paper)"
+        for ours, theirs in MODEL_PAIRING.items()
+    )
+    status = (
+        f"{len(paper)} published numbers recorded, each with its source (listed at the end)."
+        if len(paper)
+        else "No published number is recorded: the paper's result tables were not found in the sources "
+        "available to this project, so every paper column shows '—'. The claim verdicts stand on "
+        "our numbers alone."
+    )
+    return (
+        "# Our results beside the paper's\n\n"
+        'Paper: Si et al., "Better Robustness by More Coverage: Adversarial and Mixup Data Augmentation '
+        'for Robust Finetuning", Findings of ACL 2021 (arXiv 2012.15699).\n\n'
+        f"Model pairing: {pairs}. Our models are smaller stand-ins trained on small subsamples with "
+        "offline attack resources, so absolute numbers are not expected to match; rows are matched on "
+        "dataset × method × attack and the question is whether each claim's direction holds.\n\n"
+        f"{status}\n"
+    )
 
 
 def _sources(paper):

@@ -4,6 +4,7 @@ NLTK 3.10 refuses data files that group or others may write, and the shared copy
 (and may carry any mode), so the tree is copied into the cache and stripped of go-w. TextAttack
 looks for NLTK data at import time, so `use_nltk_data` must run before `import textattack`.
 """
+
 import os
 import shutil
 import stat

@@ -3,11 +3,21 @@
 All rates are percentages. Every number is a mean over seeds with its sample standard deviation
 (`*_mean`, `*_std`, `n`); the Markdown shows `mean ± sd`, or the bare value when n = 1.
 """
+
 import pandas as pd
 
 from amda.aggregate import (
-    ATTACK_NAMES, DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PERCENT, Stat, display, markdown_table,
-    seeds_text, stat_columns, trained_run,
+    ATTACK_NAMES,
+    DATASET_NAMES,
+    METHOD_NAMES,
+    MODEL_NAMES,
+    PERCENT,
+    Stat,
+    display,
+    markdown_table,
+    seeds_text,
+    stat_columns,
+    trained_run,
 )
 from amda.errors import AmdaError
 from amda.naming import victim
@@ -22,6 +32,7 @@ def _heading(dataset, model):
 
 
 # --- Table 1: victim and re-seeded models under dynamic (TAE) and static (SAE) attack ----------
+
 
 def table1_frame(summaries, datasets, models, attacks, victim_seed, seeds):
     """One row per dataset × model × (victim | each re-seeded model | re-seeded mean) × attack."""
@@ -45,16 +56,24 @@ def _table1_row(summaries, dataset, model, attack, role, seeds, static_size):
     tae = Stat.of([summaries.tae(r, attack).number("accuracy_under_attack", PERCENT) for r in runs])
     if role == "victim":
         # The victim's static accuracy is 0 by construction (its own successful examples): optional.
-        sae_values = [summaries.sae(r, attack).number("static_accuracy", PERCENT)
-                      for r in runs if summaries.has_sae(r, attack)]
+        sae_values = [
+            summaries.sae(r, attack).number("static_accuracy", PERCENT) for r in runs if summaries.has_sae(r, attack)
+        ]
     else:
         sae_values = [summaries.sae(r, attack).number("static_accuracy", PERCENT) for r in runs]
     sae = Stat.of(sae_values)
     return {
-        "table": summaries.table, "dataset": dataset, "model": model, "row": role,
-        "seeds": seeds_text(seeds), "n": len(seeds), "attack": attack,
-        **stat_columns("clean_accuracy", clean), **stat_columns("tae_accuracy", tae),
-        **stat_columns("sae_accuracy", sae), "static_set_size": static_size,
+        "table": summaries.table,
+        "dataset": dataset,
+        "model": model,
+        "row": role,
+        "seeds": seeds_text(seeds),
+        "n": len(seeds),
+        "attack": attack,
+        **stat_columns("clean_accuracy", clean),
+        **stat_columns("tae_accuracy", tae),
+        **stat_columns("sae_accuracy", sae),
+        "static_set_size": static_size,
     }
 
 
@@ -65,16 +84,20 @@ def _static_set_size(summaries, dataset, model, attack, seeds):
         summary = summaries.sae(victim(dataset, model, seed), attack)
         sizes[seed] = int(summary.number("n"))
     if len(set(sizes.values())) > 1:
-        raise AmdaError(f"{summaries.table}: SAE summaries of {dataset}/{model} under attack {attack} disagree on "
-                        f"the static set size ({', '.join(f'seed {s}: {n}' for s, n in sizes.items())})")
+        raise AmdaError(
+            f"{summaries.table}: SAE summaries of {dataset}/{model} under attack {attack} disagree on "
+            f"the static set size ({', '.join(f'seed {s}: {n}' for s, n in sizes.items())})"
+        )
     return next(iter(sizes.values()))
 
 
 def table1_markdown(frame):
-    parts = ["# Table 1: static (SAE) vs dynamic (TAE) evaluation of re-seeded models\n",
-             "Accuracy in %. TAE: the model is attacked afresh (accuracy under attack on the test sample). "
-             "SAE: accuracy on the victim's successful adversarial examples. "
-             "The victim's own SAE accuracy is 0 by construction and shown only when it was computed.\n"]
+    parts = [
+        "# Table 1: static (SAE) vs dynamic (TAE) evaluation of re-seeded models\n",
+        "Accuracy in %. TAE: the model is attacked afresh (accuracy under attack on the test sample). "
+        "SAE: accuracy on the victim's successful adversarial examples. "
+        "The victim's own SAE accuracy is 0 by construction and shown only when it was computed.\n",
+    ]
     attacks = list(dict.fromkeys(frame["attack"]))
     header = ["Model", "Clean"] + [f"{display(ATTACK_NAMES, a)}: {kind}" for a in attacks for kind in ("TAE", "SAE")]
     for (dataset, model), block in frame.groupby(["dataset", "model"], sort=False):
@@ -86,10 +109,14 @@ def table1_markdown(frame):
                 row = group[group["attack"] == attack].iloc[0]
                 cells += [_cell(row, "tae_accuracy"), _cell(row, "sae_accuracy")]
             rows.append(cells)
-        sizes = ", ".join(f"{display(ATTACK_NAMES, a)} {int(block[block['attack'] == a]['static_set_size'].iloc[0])}"
-                          for a in attacks)
-        parts += [_heading(dataset, model) + "\n", markdown_table(header, rows),
-                  f"Static sets (the victim's successful adversarial examples): {sizes} examples.\n"]
+        sizes = ", ".join(
+            f"{display(ATTACK_NAMES, a)} {int(block[block['attack'] == a]['static_set_size'].iloc[0])}" for a in attacks
+        )
+        parts += [
+            _heading(dataset, model) + "\n",
+            markdown_table(header, rows),
+            f"Static sets (the victim's successful adversarial examples): {sizes} examples.\n",
+        ]
     return "\n".join(parts)
 
 
@@ -112,6 +139,7 @@ def _cell(row, prefix, digits=1):
 
 
 # --- Tables 2-4: methods × attacks ---------------------------------------------------------------
+
 
 def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain):
     """One row per dataset × model × method × attack; `mark_gain` adds AMDA's gain over ADA and its verdict."""
@@ -137,8 +165,14 @@ def _method_cell(summaries, dataset, model, method, attack, seeds):
     clean = Stat.of([summaries.metrics(run).number("test_accuracy", PERCENT) for run in runs])
     aua = Stat.of([t.number("accuracy_under_attack", PERCENT) for t in taes])
     row = {
-        "table": summaries.table, "dataset": dataset, "model": model, "method": method,
-        "train_attack": runs[0].train_attack, "attack": attack, "seeds": seeds_text(seeds), "n": len(seeds),
+        "table": summaries.table,
+        "dataset": dataset,
+        "model": model,
+        "method": method,
+        "train_attack": runs[0].train_attack,
+        "attack": attack,
+        "seeds": seeds_text(seeds),
+        "n": len(seeds),
         **stat_columns("clean_accuracy", clean),
         **stat_columns("accuracy_under_attack", aua),
         **stat_columns("modification_rate", Stat.of([t.number("mean_modification_rate", PERCENT) for t in taes])),
@@ -164,9 +198,11 @@ def _gain_columns(amda, ada):
 def method_markdown(frame, title, mark_gain):
     attacks = list(dict.fromkeys(frame["attack"]))
     header = ["Method"] + [display(ATTACK_NAMES, a) for a in attacks]
-    parts = [f"# {title}\n",
-             "Cells: clean accuracy / accuracy under attack (mean word-modification rate of successful "
-             "attacks), all in %; mean ± sd over seeds.\n"]
+    parts = [
+        f"# {title}\n",
+        "Cells: clean accuracy / accuracy under attack (mean word-modification rate of successful "
+        "attacks), all in %; mean ± sd over seeds.\n",
+    ]
     for (dataset, model), block in frame.groupby(["dataset", "model"], sort=False):
         seeds = block["seeds"].iloc[0].replace(";", ", ")
         n = int(block["n"].iloc[0])
@@ -175,31 +211,38 @@ def method_markdown(frame, title, mark_gain):
             by_attack = {row["attack"]: row for _, row in rows.iterrows()}
             main.append([display(METHOD_NAMES, method)] + [_main_cell(by_attack[a], mark_gain) for a in attacks])
             cost.append([display(METHOD_NAMES, method)] + [_cost_cell(by_attack[a]) for a in attacks])
-        parts += [f"{_heading(dataset, model)} (n={n}: seed{'s' if n > 1 else ''} {seeds})\n",
-                  markdown_table(header, main),
-                  "Attack success rate (%) / mean queries / errored examples (of all attacked, summed over seeds):\n",
-                  markdown_table(header, cost)]
+        parts += [
+            f"{_heading(dataset, model)} (n={n}: seed{'s' if n > 1 else ''} {seeds})\n",
+            markdown_table(header, main),
+            "Attack success rate (%) / mean queries / errored examples (of all attacked, summed over seeds):\n",
+            markdown_table(header, cost),
+        ]
         if mark_gain:
             parts.append(_gain_note(n))
     return "\n".join(parts)
 
 
 def _main_cell(row, mark_gain):
-    text = (f"{_cell(row, 'clean_accuracy')} / {_cell(row, 'accuracy_under_attack')} "
-            f"({_cell(row, 'modification_rate')})")
+    text = f"{_cell(row, 'clean_accuracy')} / {_cell(row, 'accuracy_under_attack')} ({_cell(row, 'modification_rate')})"
     if mark_gain and row.get("gain_exceeds_spread") == "yes":
         text += f" {GAIN_MARK}"
     return text
 
 
 def _cost_cell(row):
-    return (f"{_cell(row, 'attack_success_rate')} / {_cell(row, 'queries', digits=0)} / "
-            f"{int(row['errored_total'])} of {int(row['examples_total'])}")
+    return (
+        f"{_cell(row, 'attack_success_rate')} / {_cell(row, 'queries', digits=0)} / "
+        f"{int(row['errored_total'])} of {int(row['examples_total'])}"
+    )
 
 
 def _gain_note(n):
     if n < 2:
-        return (f"{GAIN_MARK}: not marked — {SPREAD_UNKNOWN}. With several seeds, {GAIN_MARK} marks an AMDA row "
-                "whose mean accuracy under attack exceeds ADA's by more than the sum of the two standard deviations.\n")
-    return (f"{GAIN_MARK}: AMDA's mean accuracy under attack exceeds ADA's by more than the sum of the two "
-            "standard deviations over seeds.\n")
+        return (
+            f"{GAIN_MARK}: not marked — {SPREAD_UNKNOWN}. With several seeds, {GAIN_MARK} marks an AMDA row "
+            "whose mean accuracy under attack exceeds ADA's by more than the sum of the two standard deviations.\n"
+        )
+    return (
+        f"{GAIN_MARK}: AMDA's mean accuracy under attack exceeds ADA's by more than the sum of the two "
+        "standard deviations over seeds.\n"
+    )

@@ -5,6 +5,7 @@ so a run killed mid-training resumes from its last epoch and ends with the same 
 that was never interrupted. Evaluation goes through `amda.inference.predict_logits`, the function
 the attacks use, so training-time and attack-time logits are the same computation.
 """
+
 import hashlib
 import json
 import math
@@ -30,8 +31,18 @@ from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
 SPEC_KEYS = {
     "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
     "model": ("name", "source", "family", "num_layers", "mixup_layers"),
-    "training": ("epochs", "batch_size", "eval_batch_size", "lr", "adam_eps", "weight_decay",
-                 "warmup_ratio", "max_grad_norm", "length_grouped", "bf16"),
+    "training": (
+        "epochs",
+        "batch_size",
+        "eval_batch_size",
+        "lr",
+        "adam_eps",
+        "weight_decay",
+        "warmup_ratio",
+        "max_grad_norm",
+        "length_grouped",
+        "bf16",
+    ),
     "mixup": ("alpha", "mask", "shared_forward"),
     "ada": ("ratio", "iterative_num_adv"),
 }
@@ -69,8 +80,13 @@ def mixup_config(spec):
     if kind is None:
         return None
     mix = spec["mixup"]
-    return MixupConfig(kind=kind, alpha=mix["alpha"], layers=tuple(int(k) for k in spec["model"]["mixup_layers"]),
-                       mask=mix["mask"], shared_forward=bool(mix["shared_forward"]))
+    return MixupConfig(
+        kind=kind,
+        alpha=mix["alpha"],
+        layers=tuple(int(k) for k in spec["model"]["mixup_layers"]),
+        mask=mix["mask"],
+        shared_forward=bool(mix["shared_forward"]),
+    )
 
 
 def check_split(df, name, num_labels):
@@ -98,8 +114,11 @@ def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
     if len(empty):
         raise AmdaError(f"{name}: successful row {int(empty[0])} has no perturbed_text")
     if len(chosen) < wanted:
-        print(f"{name}: {len(chosen)} successful adversarial examples, fewer than the "
-              f"{wanted} asked for (ratio {ratio} x {num_clean}); using all of them", file=sys.stderr)
+        print(
+            f"{name}: {len(chosen)} successful adversarial examples, fewer than the "
+            f"{wanted} asked for (ratio {ratio} x {num_clean}); using all of them",
+            file=sys.stderr,
+        )
     return list(chosen["perturbed_text"]), [int(v) for v in chosen["label"]]
 
 
@@ -108,14 +127,14 @@ def make_batches(lengths, batch_size, rng, length_grouped):
     (less padding), then shuffle the batch order."""
     order = rng.permutation(len(lengths))
     if not length_grouped:
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     lengths = np.asarray(lengths)
     chunk = batch_size * BATCHES_PER_LENGTH_GROUP
     batches = []
     for start in range(0, len(order), chunk):
-        idx = order[start:start + chunk]
+        idx = order[start : start + chunk]
         idx = idx[np.argsort(-lengths[idx], kind="stable")]
-        batches.extend(idx[i:i + batch_size] for i in range(0, len(idx), batch_size))
+        batches.extend(idx[i : i + batch_size] for i in range(0, len(idx), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -135,16 +154,20 @@ def accuracy(model, tokenizer, df, max_length, batch_size, bf16=False):
 class _State:
     """What is checkpointed besides model and optimizer."""
 
-    epoch: int = 0                 # epochs completed
-    epochs: list = None            # per-epoch records
-    adv_texts: list = None         # iterative: adversarial examples found so far
+    epoch: int = 0  # epochs completed
+    epochs: list = None  # per-epoch records
+    adv_texts: list = None  # iterative: adversarial examples found so far
     adv_labels: list = None
     num_mixed: int = 0
 
 
 def _rng_states(rng):
-    states = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-              "generator": rng.bit_generator.state}
+    states = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "generator": rng.bit_generator.state,
+    }
     if torch.cuda.is_available():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
@@ -171,8 +194,16 @@ def _fingerprint(spec, train_df, adv_texts):
 def _save_checkpoint(path, model, optimizer, state, rng, fingerprint):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": state.__dict__,
-                "rng": _rng_states(rng), "fingerprint": fingerprint}, tmp)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "state": state.__dict__,
+            "rng": _rng_states(rng),
+            "fingerprint": fingerprint,
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -194,8 +225,10 @@ def _load_checkpoint(path, model, optimizer, rng, fingerprint):
 def make_optimizer(model, training):
     """AdamW; weight decay on matrices only (not on biases and LayerNorm weights)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": float(training["weight_decay"])},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": float(training["weight_decay"])},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=float(training["lr"]), eps=float(training["adam_eps"]))
 
 
@@ -229,9 +262,12 @@ class _Progress:
             return
         self.last = now
         mix = f" mix {sums['mix'] / batch:.4f}" if sums["mix_batches"] else ""
-        print(f"{self.prefix} batch {batch}/{self.num_batches} loss {sums['loss'] / batch:.4f} "
-              f"clean {sums['clean'] / batch:.4f}{mix} {examples / max(now - self.start, 1e-9):.1f} ex/s",
-              file=sys.stderr, flush=True)
+        print(
+            f"{self.prefix} batch {batch}/{self.num_batches} loss {sums['loss'] / batch:.4f} "
+            f"clean {sums['clean'] / batch:.4f}{mix} {examples / max(now - self.start, 1e-9):.1f} ex/s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False):
@@ -264,8 +300,9 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
             group["lr"] = base_lr * factor
         enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
         y = labels[idx].to(device)
-        loss, clean, mix_loss = train_step(model, optimizer, dict(enc), y, mix, rng,
-                                           float(training["max_grad_norm"]), bool(training["bf16"]))
+        loss, clean, mix_loss = train_step(
+            model, optimizer, dict(enc), y, mix, rng, float(training["max_grad_norm"]), bool(training["bf16"])
+        )
         sums["loss"] += loss.item()
         sums["clean"] += clean.item()
         if mix_loss is not None:
@@ -275,13 +312,16 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
         examples += len(idx)
         progress.update(b + 1, examples, sums)
     n = max(len(batches), 1)
-    return {"loss": sums["loss"] / n, "clean_loss": sums["clean"] / n,
-            "mix_loss": sums["mix"] / sums["mix_batches"] if sums["mix_batches"] else None,
-            "examples": examples, "num_mixed": mixed}
+    return {
+        "loss": sums["loss"] / n,
+        "clean_loss": sums["clean"] / n,
+        "mix_loss": sums["mix"] / sums["mix_batches"] if sums["mix_batches"] else None,
+        "examples": examples,
+        "num_mixed": mixed,
+    }
 
 
-def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=None, adversary=None,
-              on_epoch_end=None):
+def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=None, adversary=None, on_epoch_end=None):
     """Fine-tune the spec's model and method; write `out_dir` (model/, metrics.json) atomically.
 
     adv_df: the adversarial-train records (ada, amda_*). adversary: for iterative methods, a
@@ -297,8 +337,9 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
         raise AmdaError(f"method {method} attacks during training: an adversary is required")
     if method in ADV_METHODS and adv_df is None:
         raise AmdaError(f"method {method} needs the adversarial-train parquet (--adv-parquet)")
-    adv_texts, adv_labels = (select_adversarial(adv_df, spec["ada"]["ratio"], len(train_df))
-                             if method in ADV_METHODS else ([], []))
+    adv_texts, adv_labels = (
+        select_adversarial(adv_df, spec["ada"]["ratio"], len(train_df)) if method in ADV_METHODS else ([], [])
+    )
     mix = mixup_config(spec)
 
     random.seed(seed)
@@ -309,8 +350,9 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     model, tokenizer = load_classifier(spec["model"]["source"], spec["cache_dir"], num_labels, seed=seed)
     layers = len(model.base_model.encoder.layer)
     if layers != int(spec["model"]["num_layers"]):
-        raise AmdaError(f"model.num_layers is {spec['model']['num_layers']} but {spec['model']['source']} "
-                        f"has {layers} layers")
+        raise AmdaError(
+            f"model.num_layers is {spec['model']['num_layers']} but {spec['model']['source']} has {layers} layers"
+        )
     if mix is not None:
         check_layers(model, mix.layers)
     model.to(device)
@@ -319,26 +361,44 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_FILE
     fingerprint = _fingerprint(spec, train_df, adv_texts)
     state = _load_checkpoint(checkpoint, model, optimizer, rng, fingerprint) or _State(
-        epochs=[], adv_texts=[], adv_labels=[])
+        epochs=[], adv_texts=[], adv_labels=[]
+    )
     base_texts, base_labels = list(train_df["text"]) + adv_texts, [int(v) for v in train_df["label"]] + adv_labels
     epochs = int(training["epochs"])
     while state.epoch < epochs:
         started = time.monotonic()
         attack_seconds = 0.0
         if method in ITERATIVE_METHODS and state.epoch > 0:
-            found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df,
-                                                      spec["ada"]["iterative_num_adv"], rng)
+            found_texts, found_labels = _attack_round(
+                model, tokenizer, adversary, train_df, spec["ada"]["iterative_num_adv"], rng
+            )
             state.adv_texts += found_texts
             state.adv_labels += found_labels
             attack_seconds = time.monotonic() - started
-            print(f"epoch {state.epoch + 1}: {len(found_texts)} new adversarial examples "
-                  f"({len(state.adv_texts)} in all)", file=sys.stderr)
-        record = _train_epoch(model, tokenizer, optimizer, base_texts + state.adv_texts,
-                              base_labels + state.adv_labels, rng, spec, mix, state.epoch, device)
+            print(
+                f"epoch {state.epoch + 1}: {len(found_texts)} new adversarial examples ({len(state.adv_texts)} in all)",
+                file=sys.stderr,
+            )
+        record = _train_epoch(
+            model,
+            tokenizer,
+            optimizer,
+            base_texts + state.adv_texts,
+            base_labels + state.adv_labels,
+            rng,
+            spec,
+            mix,
+            state.epoch,
+            device,
+        )
         state.num_mixed += record.pop("num_mixed")
         state.epoch += 1
-        record.update(epoch=state.epoch, seconds=time.monotonic() - started, attack_seconds=attack_seconds,
-                      num_adversarial=len(adv_texts) + len(state.adv_texts))
+        record.update(
+            epoch=state.epoch,
+            seconds=time.monotonic() - started,
+            attack_seconds=attack_seconds,
+            num_adversarial=len(adv_texts) + len(state.adv_texts),
+        )
         state.epochs.append(record)
         _save_checkpoint(checkpoint, model, optimizer, state, rng, fingerprint)
         if on_epoch_end is not None:

@@ -6,6 +6,7 @@ when WordNet swaps are built (`nltk.download("omw-1.4")`), and when a component 
 `nltk.download` look only there, turns S3 downloads into an `AmdaError`, and only then imports
 TextAttack, so none of those calls can reach the network.
 """
+
 import os
 
 import nltk
@@ -18,8 +19,17 @@ from amda.resources import use_nltk_data
 # that NLTK >= 3.9 replaced by averaged_perceptron_tagger_eng. Absent, they are reported as not
 # downloaded (`False`, as NLTK does offline) instead of failing.
 UNUSED_NLTK_PACKAGES = frozenset({"omw", "omw-1.4", "punkt", "averaged_perceptron_tagger"})
-NLTK_CATEGORIES = ("corpora", "taggers", "tokenizers", "chunkers", "models", "misc", "sentiment",
-                   "stemmers", "grammars")
+NLTK_CATEGORIES = (
+    "corpora",
+    "taggers",
+    "tokenizers",
+    "chunkers",
+    "models",
+    "misc",
+    "sentiment",
+    "stemmers",
+    "grammars",
+)
 
 _active_dir = None
 
@@ -42,14 +52,18 @@ def local_only_download(info_or_id=None, *args, **kwargs):
         return True
     if name in UNUSED_NLTK_PACKAGES:
         return False
-    raise AmdaError(f"NLTK package {name!r} is not in the local NLTK data ({_active_dir}) "
-                    "and downloads are disabled: add it to the prepared nltk_data folder")
+    raise AmdaError(
+        f"NLTK package {name!r} is not in the local NLTK data ({_active_dir}) "
+        "and downloads are disabled: add it to the prepared nltk_data folder"
+    )
 
 
 def refuse_s3_download(folder_name, skip_if_cached=True):
     """Stand-in for TextAttack's `download_from_s3`: attacks here only use local resources."""
-    raise AmdaError(f"TextAttack tried to download {folder_name!r} from its S3 bucket; attacks run "
-                    "offline, so that component must be given a local resource")
+    raise AmdaError(
+        f"TextAttack tried to download {folder_name!r} from its S3 bucket; attacks run "
+        "offline, so that component must be given a local resource"
+    )
 
 
 def activate(nltk_data):
@@ -73,5 +87,7 @@ def require_textattack():
         return textattack
     if os.environ.get("NLTK_DATA"):
         return activate(os.environ["NLTK_DATA"])
-    raise AmdaError("TextAttack needs local NLTK data before it is imported: call "
-                    "amda.attack.offline.activate(nltk_data_dir) or set NLTK_DATA")
+    raise AmdaError(
+        "TextAttack needs local NLTK data before it is imported: call "
+        "amda.attack.offline.activate(nltk_data_dir) or set NLTK_DATA"
+    )

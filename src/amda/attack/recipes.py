@@ -7,6 +7,7 @@ v3 in numpy for the sentence-encoder constraint, and (already the recipe's defau
 averaged-perceptron POS tagger with the universal tagset. `build_attack` then applies the config's
 query budget and maximum fraction of words changed.
 """
+
 import contextlib
 import functools
 import math
@@ -77,8 +78,10 @@ def load_embedding(directory):
     not_words = [(row, word) for row, word in enumerate(words) if words_from_text(word) != [word]]
     if not_words:
         row, word = not_words[0]
-        raise AmdaError(f"counter-fitted embedding {directory}: {len(not_words)} entries are not single "
-                        f"words (first: row {row}, {word!r}); keep only words in its vocabulary")
+        raise AmdaError(
+            f"counter-fitted embedding {directory}: {len(not_words)} entries are not single "
+            f"words (first: row {row}, {word!r}); keep only words in its vocabulary"
+        )
     return embedding
 
 
@@ -106,10 +109,13 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     elif recipe == "textfooler":
         embedding_dir = resources.get("embedding_dir")
         if not embedding_dir:
-            raise AmdaError(f"attacks.{name}: recipe textfooler needs the counter-fitted embedding "
-                            "(resources embedding_dir is not set)")
+            raise AmdaError(
+                f"attacks.{name}: recipe textfooler needs the counter-fitted embedding "
+                "(resources embedding_dir is not set)"
+            )
         attack = textfooler(
-            model_wrapper, load_embedding(str(embedding_dir)),
+            model_wrapper,
+            load_embedding(str(embedding_dir)),
             use_threshold=_number(attack_cfg, name, "use_threshold", 0.840845057, 0.0, 1.0),
             use_window=int(_number(attack_cfg, name, "use_window", 15, 1, math.inf)),
         )
@@ -118,7 +124,9 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     budget = _optional_number(attack_cfg, name, "query_budget", 1, math.inf)
     rate = _optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(
-        attack, model_wrapper, model_wrapper.batch_size,
+        attack,
+        model_wrapper,
+        model_wrapper.batch_size,
         query_budget=None if budget is None else int(budget),
         max_modification_rate=None if rate is None else float(rate),
     )

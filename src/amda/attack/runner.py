@@ -5,6 +5,7 @@ seeded from the row), so its record does not depend on which examples ran before
 is killed and resumed gives the records of an uninterrupted run. TextAttack is imported only inside
 functions, after `amda.attack.offline.activate` (this module is importable without NLTK data).
 """
+
 import hashlib
 import json
 import os
@@ -21,9 +22,21 @@ import torch
 from amda.errors import AmdaError
 
 RESULT_TYPES = ("successful", "failed", "skipped", "errored")
-RECORD_COLUMNS = ("idx", "original_text", "perturbed_text", "label", "pred_before", "pred_after",
-                  "result", "error", "queries", "words_changed", "num_words", "modification_rate",
-                  "seconds")
+RECORD_COLUMNS = (
+    "idx",
+    "original_text",
+    "perturbed_text",
+    "label",
+    "pred_before",
+    "pred_after",
+    "result",
+    "error",
+    "queries",
+    "words_changed",
+    "num_words",
+    "modification_rate",
+    "seconds",
+)
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
 
 
@@ -39,6 +52,7 @@ def parse_json_object(text, what):
 
 
 # ---------------------------------------------------------------- which rows
+
 
 def shard_indices(n, shards, i, strided=False):
     """Rows 0..n-1 of shard `i` of `shards`: contiguous blocks (sizes differ by at most one) or every
@@ -67,6 +81,7 @@ def sample_indices(n, fraction, seed, size=None):
 
 # ---------------------------------------------------------------- one example
 
+
 def _seed_example(seed, idx):
     example_seed = (int(seed) * 1_000_003 + int(idx)) % (2**32)
     random.seed(example_seed)
@@ -77,12 +92,17 @@ def _seed_example(seed, idx):
 def result_type(result):
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult, SuccessfulAttackResult
 
-    for cls, name in ((SuccessfulAttackResult, "successful"), (FailedAttackResult, "failed"),
-                      (SkippedAttackResult, "skipped")):
+    for cls, name in (
+        (SuccessfulAttackResult, "successful"),
+        (FailedAttackResult, "failed"),
+        (SkippedAttackResult, "skipped"),
+    ):
         if isinstance(result, cls):
             return name
-    raise AmdaError(f"unexpected TextAttack result type {type(result).__name__} (untargeted "
-                    "classification gives successful, failed or skipped results)")
+    raise AmdaError(
+        f"unexpected TextAttack result type {type(result).__name__} (untargeted "
+        "classification gives successful, failed or skipped results)"
+    )
 
 
 def record_from_result(idx, text, label, result, seconds):
@@ -92,21 +112,38 @@ def record_from_result(idx, text, label, result, seconds):
     num_words = len(original.words)
     words_changed = len(original.all_words_diff(perturbed))
     return {
-        "idx": int(idx), "original_text": text, "perturbed_text": perturbed.text, "label": int(label),
-        "pred_before": int(result.original_result.output), "pred_after": int(result.perturbed_result.output),
-        "result": result_type(result), "error": "", "queries": int(result.num_queries),
-        "words_changed": words_changed, "num_words": num_words,
-        "modification_rate": words_changed / num_words if num_words else 0.0, "seconds": seconds,
+        "idx": int(idx),
+        "original_text": text,
+        "perturbed_text": perturbed.text,
+        "label": int(label),
+        "pred_before": int(result.original_result.output),
+        "pred_after": int(result.perturbed_result.output),
+        "result": result_type(result),
+        "error": "",
+        "queries": int(result.num_queries),
+        "words_changed": words_changed,
+        "num_words": num_words,
+        "modification_rate": words_changed / num_words if num_words else 0.0,
+        "seconds": seconds,
     }
 
 
 def errored_record(idx, text, label, error, seconds):
     """The record of an example whose attack raised: kept, and never counted as a failed attack."""
     return {
-        "idx": int(idx), "original_text": text, "perturbed_text": "", "label": int(label),
-        "pred_before": -1, "pred_after": -1, "result": "errored",
-        "error": f"{type(error).__name__}: {error}", "queries": 0, "words_changed": 0, "num_words": 0,
-        "modification_rate": 0.0, "seconds": seconds,
+        "idx": int(idx),
+        "original_text": text,
+        "perturbed_text": "",
+        "label": int(label),
+        "pred_before": -1,
+        "pred_after": -1,
+        "result": "errored",
+        "error": f"{type(error).__name__}: {error}",
+        "queries": 0,
+        "words_changed": 0,
+        "num_words": 0,
+        "modification_rate": 0.0,
+        "seconds": seconds,
     }
 
 
@@ -125,6 +162,7 @@ def attack_one(attack, idx, text, label, seed=0):
 
 
 # ---------------------------------------------------------------- checkpoint
+
 
 def _read_checkpoint(path, header, inputs):
     """Records of a checkpoint written under `header` whose rows match `inputs` ({idx: (text, label)}).
@@ -151,8 +189,9 @@ def _read_checkpoint(path, header, inputs):
     for record in parsed[1:]:
         expected = inputs.get(record.get("idx"))
         if expected is None or (record["original_text"], record["label"]) != expected:
-            print(f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over",
-                  file=sys.stderr)
+            print(
+                f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over", file=sys.stderr
+            )
             return {}
         records[record["idx"]] = record
     return records
@@ -222,6 +261,7 @@ def records_frame(records):
 
 
 # ---------------------------------------------------------------- merge and summary
+
 
 def read_records(path):
     """A shard's or a TAE's records; AmdaError naming the file if it is missing or malformed."""
@@ -295,6 +335,7 @@ def summarize(records):
 
 
 # ---------------------------------------------------------------- models, SAE, adversary
+
 
 def default_device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

