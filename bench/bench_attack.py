@@ -27,9 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AMDA_SHARED", REPO.parent / "shared"))
 CACHE = REPO / ".cache" / "bench_attack"
 ATTACKS = {
-    "pwws": {"recipe": "pwws", "query_budget": None, "max_modification_rate": None},
+    "pwws": {"query_budget": None, "max_modification_rate": None},
     "textfooler": {
-        "recipe": "textfooler",
         "query_budget": None,
         "max_modification_rate": None,
         "use_threshold": 0.840845057,

@@ -1,6 +1,6 @@
 # Attacks: the adversarial training set (on the victim), TAE of every model (sharded), SAE.
 
-VICTIM_DIR = f"results/models/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}"
+
 ATTACK_SHELL = (
     "python workflow_scripts/attack_shard.py --model-dir {input.model} --data {input.data}"
     " --attack {wildcards.attack} --attack-json {params.attack:q} {params.resources}"
@@ -12,9 +12,9 @@ ATTACK_SHELL = (
 
 rule adv_train_shard:
     input:
-        unpack(attack_inputs(VICTIM_DIR, "results/data/{dataset}/train.parquet")),
+        unpack(attack_inputs(victim_of, "train")),
     output:
-        "results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet",
+        adv_train_shard("{dataset}", "{model}", "{attack}", "{shard}", "{shards}"),
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
     benchmark:
@@ -41,14 +41,11 @@ rule adv_train_shard:
 
 rule merge_adv_train:
     input:
-        shards=lambda wc: [
-            f"results/adv_train/{wc.dataset}/{wc.model}/{wc.attack}/shard{i}-of-{ADV_SHARDS}.parquet"
-            for i in range(ADV_SHARDS)
-        ],
+        shards=lambda wc: [adv_train_shard(wc.dataset, wc.model, wc.attack, i, ADV_SHARDS) for i in range(ADV_SHARDS)],
         code=stage_code("merge_attack.py", "attack/runner.py"),
     output:
-        parquet="results/adv_train/{dataset}/{model}/{attack}.parquet",
-        summary="results/adv_train/{dataset}/{model}/{attack}.json",
+        parquet=adv_train("{dataset}", "{model}", "{attack}"),
+        summary=adv_train("{dataset}", "{model}", "{attack}", "json"),
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/merge.log",
     benchmark:
@@ -60,7 +57,7 @@ rule merge_adv_train:
         mem_mb=2000,
         runtime=10,
     params:
-        run=lambda wc: run_json(victim(wc.dataset, wc.model, VICTIM_SEED)),
+        run=lambda wc: run_json(victim_of(wc)),
     shell:
         "python workflow_scripts/merge_attack.py --shards {input.shards} --run-json {params.run:q}"
         " --attack {wildcards.attack} --split train --out-parquet {output.parquet} --out-json {output.summary} > {log} 2>&1"
@@ -68,9 +65,9 @@ rule merge_adv_train:
 
 rule attack_shard:
     input:
-        unpack(attack_inputs(MODEL_DIR, "results/data/{dataset}/test.parquet")),
+        unpack(attack_inputs(run_of, "test")),
     output:
-        f"{ATTACK_DIR}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet",
+        WILDCARDS.tae_shard("{attack}", "{shard}", "{shards}"),
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.log",
     benchmark:
@@ -88,8 +85,8 @@ rule attack_shard:
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
         batch_size=config["evaluation"]["batch_size"],
         sample=(
-            f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation'].get('attack_seed', 0)}"
-            if config["evaluation"].get("attack_size")
+            f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation']['attack_seed']}"
+            if config["evaluation"]["attack_size"]
             else ""
         ),
         checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
@@ -99,13 +96,11 @@ rule attack_shard:
 
 rule merge_attack:
     input:
-        shards=lambda wc: [
-            f"results/attacks/{run_of(wc).rel}/tae-{wc.attack}/shard{i}-of-{SHARDS}.parquet" for i in range(SHARDS)
-        ],
+        shards=lambda wc: [run_of(wc).tae_shard(wc.attack, i, SHARDS) for i in range(SHARDS)],
         code=stage_code("merge_attack.py", "attack/runner.py"),
     output:
-        parquet=f"{ATTACK_DIR}/tae-{{attack}}.parquet",
-        summary=f"{ATTACK_DIR}/tae-{{attack}}.json",
+        parquet=WILDCARDS.tae("{attack}", "parquet"),
+        summary=WILDCARDS.tae("{attack}"),
     log:
         f"results/logs/attack/{RUN}/tae-{{attack}}/merge.log",
     benchmark:
@@ -125,11 +120,11 @@ rule merge_attack:
 
 rule static_eval:
     input:
-        model=f"{MODEL_DIR}/model",
-        victim_tae=f"results/attacks/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}/tae-{{attack}}.parquet",
+        model=WILDCARDS.saved_model,
+        victim_tae=lambda wc: victim_of(wc).tae(wc.attack, "parquet"),
         code=stage_code("static_eval.py", "attack/runner.py", "inference.py"),
     output:
-        f"{ATTACK_DIR}/sae-{{attack}}.json",
+        WILDCARDS.sae("{attack}"),
     log:
         f"results/logs/attack/{RUN}/sae-{{attack}}.log",
     benchmark:

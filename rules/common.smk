@@ -18,7 +18,21 @@ from amda.config import (  # noqa: E402
     validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
-from amda.naming import ADV_METHODS, CLEAN, DEFAULT_HP, ITERATIVE_METHODS, RunId, format_hp, victim  # noqa: E402
+from amda.aggregate import trained_run  # noqa: E402
+from amda.naming import (  # noqa: E402
+    ADV_METHODS,
+    ATTACKS,
+    CLEAN,
+    HP_PATTERN,
+    ITERATIVE_METHODS,
+    METHODS,
+    WILDCARDS,
+    RunId,
+    adv_train,
+    adv_train_shard,
+    format_hp,
+    victim,
+)
 
 
 def _config_source():
@@ -47,7 +61,7 @@ def _validate_changed_sources(datasets):
                 from amda.data import read_parquet_split, validate_rows
 
                 spec = config["datasets"][name]
-                df = read_parquet_split(path, spec.get("text_column", "text"), spec.get("label_column", "label"))
+                df = read_parquet_split(path, spec["text_column"], spec["label_column"])
                 validate_rows(df, len(spec["label_names"]), str(path))
 
 
@@ -93,10 +107,10 @@ shell.prefix(
 wildcard_constraints:
     dataset="|".join(config["datasets"]),
     model="|".join(config["models"]),
-    method="base|ada|tmix|smix|amda_tmix|amda_smix|ada_iter|amda_tmix_iter|amda_smix_iter",
-    train_attack="clean|pwws|textfooler",
-    attack="pwws|textfooler",
-    hp=r"default|ratio-[0-9.]+|alpha-[0-9.]+",
+    method="|".join(METHODS),
+    train_attack="|".join((CLEAN, *ATTACKS)),
+    attack="|".join(ATTACKS),
+    hp=HP_PATTERN,
     seed=r"\d+",
     shard=r"\d+",
     shards=r"\d+",
@@ -104,13 +118,15 @@ wildcard_constraints:
 
 # --- path helpers ---------------------------------------------------------------------------------
 
-RUN = "{dataset}/{model}/{method}/{train_attack}/{hp}/seed{seed}"
-MODEL_DIR = f"results/models/{RUN}"
-ATTACK_DIR = f"results/attacks/{RUN}"
+RUN = WILDCARDS.rel
 
 
 def run_of(wc):
     return RunId(wc.dataset, wc.model, wc.method, wc.train_attack, wc.hp, int(wc.seed))
+
+
+def victim_of(wc):
+    return victim(wc.dataset, wc.model, VICTIM_SEED)
 
 
 def data_files(dataset):
@@ -125,7 +141,7 @@ def stage_code(script, *modules):
 def attack_resources(attack):
     """What running `attack` needs besides the model: NLTK data, and the embedding for TextFooler."""
     needs = {"nltk": NLTK_READY}
-    if config["attacks"][attack]["recipe"] == "textfooler":
+    if attack == "textfooler":
         needs["embedding"] = EMBEDDING_DIR
     return needs
 
@@ -139,13 +155,6 @@ def run_json(run):
 
 
 # --- the model grid -------------------------------------------------------------------------------
-
-
-def model_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
-    """The model that a table row means: base is attack-independent, other methods use `attack`."""
-    if method == "base":
-        return RunId(dataset, model, "base", CLEAN, DEFAULT_HP, int(seed))
-    return RunId(dataset, model, method, attack, hp, int(seed))
 
 
 def check_run(run):
@@ -162,7 +171,7 @@ def method_table_runs(spec, seeds):
             for method in spec["methods"]:
                 for attack in spec["attacks"]:
                     for seed in seeds:
-                        pairs.append((model_run(ds, model, method, attack, seed), attack))
+                        pairs.append((trained_run(ds, model, method, attack, seed), attack))
     return pairs
 
 
@@ -172,14 +181,14 @@ def table1_runs(spec):
         for model in spec["models"]:
             for seed in (VICTIM_SEED, *config["table1_seeds"]):
                 for attack in spec["attacks"]:
-                    pairs.append((model_run(ds, model, "base", attack, seed), attack))
+                    pairs.append((trained_run(ds, model, "base", attack, seed), attack))
     return pairs
 
 
 def sweep_runs(spec, key, values):
     return [
         (
-            model_run(spec["dataset"], spec["model"], spec["method"], spec["attack"], seed, hp=format_hp(key, v)),
+            trained_run(spec["dataset"], spec["model"], spec["method"], spec["attack"], seed, hp=format_hp(key, v)),
             spec["attack"],
         )
         for v in values
@@ -192,7 +201,7 @@ def tae_files(pairs):
 
 
 def metrics_files(pairs):
-    return sorted({f"{r.model_dir}/metrics.json" for r, _ in pairs})
+    return sorted({r.metrics for r, _ in pairs})
 
 
 def sae_files(pairs):
@@ -202,7 +211,7 @@ def sae_files(pairs):
 # --- input functions and shell fragments of the stages ----------------------------------------------
 
 SHARDS = config["evaluation"]["shards"]
-ADV_SHARDS = config["adv_train"].get("shards", 1)
+ADV_SHARDS = config["adv_train"]["shards"]
 ATTACK_CODE = (
     "attack/wrapper.py",
     "attack/recipes.py",
@@ -229,7 +238,7 @@ def train_inputs(wc):
     inputs = dict(data_files(run.dataset))
     inputs["code"] = stage_code("train_model.py", "models.py", "mixup.py", "training.py", "inference.py")
     if run.method in ADV_METHODS:
-        inputs["adv"] = f"results/adv_train/{run.dataset}/{run.model}/{run.train_attack}.parquet"
+        inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
     if run.method in ITERATIVE_METHODS:
         inputs.update(attack_resources(run.train_attack))
     return inputs
@@ -246,10 +255,11 @@ def train_flags(wc, input):
     return " ".join(flags)
 
 
-def attack_inputs(model_dir, data):
+def attack_inputs(run_of_wildcards, split):
+    """Inputs of attacking `split` of the data with the model `run_of_wildcards(wc)`."""
+
     def inputs(wc):
-        values = dict(wc.items())
-        found = {"model": f"{model_dir}/model".format(**values), "data": data.format(**values)}
+        found = {"model": run_of_wildcards(wc).saved_model, "data": data_files(wc.dataset)[split]}
         found.update(attack_resources(wc.attack))
         found["code"] = stage_code("attack_shard.py", *ATTACK_CODE)
         return found

@@ -5,8 +5,8 @@ rule train_model:
     input:
         unpack(train_inputs),
     output:
-        model=directory(f"{MODEL_DIR}/model"),
-        metrics=f"{MODEL_DIR}/metrics.json",
+        model=directory(WILDCARDS.saved_model),
+        metrics=WILDCARDS.metrics,
     log:
         f"results/logs/train_model/{RUN}.log",
     benchmark:
@@ -22,7 +22,7 @@ rule train_model:
         spec=lambda wc: json.dumps(training_spec(config, run_of(wc)), sort_keys=True),
         flags=train_flags,
         data_dir="results/data/{dataset}",
-        out=MODEL_DIR,
+        out=WILDCARDS.model_dir,
         checkpoint=f"results/checkpoints/models/{RUN}",
     shell:
         "python workflow_scripts/train_model.py --data-dir {params.data_dir} --spec-json {params.spec:q}"

@@ -52,7 +52,6 @@ WORKFLOW_PARTS = (
     "config.yaml",
     "configs",
     "rules",
-    "schemas",
     "src",
     "workflow_scripts",
     "report",

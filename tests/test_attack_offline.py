@@ -13,9 +13,8 @@ from amda.errors import AmdaError
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
 ATTACKS = {
-    "pwws": {"recipe": "pwws", "query_budget": None, "max_modification_rate": None},
+    "pwws": {"query_budget": None, "max_modification_rate": None},
     "textfooler": {
-        "recipe": "textfooler",
         "query_budget": None,
         "max_modification_rate": None,
         "use_threshold": 0.840845057,

@@ -28,7 +28,7 @@ from amda.errors import AmdaError
 from amda.inference import predict_logits
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
-PWWS = {"recipe": "pwws", "query_budget": None, "max_modification_rate": None}
+PWWS = {"query_budget": None, "max_modification_rate": None}
 
 
 def without_seconds(records):
@@ -231,21 +231,22 @@ def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, exampl
 
 
 @pytest.mark.parametrize(
-    "cfg, message",
+    "name, cfg, message",
     [
-        ({"recipe": "bae"}, "attacks.pwws.recipe: unknown recipe 'bae'"),
-        ({"recipe": "pwws", "query_budget": 0}, r"attacks.pwws.query_budget: expected a number in \[1, inf\], got 0"),
-        ({"recipe": "pwws", "max_modification_rate": "0.2"}, "attacks.pwws.max_modification_rate: expected a number"),
-        ({"recipe": "textfooler"}, "attacks.pwws: recipe textfooler needs the counter-fitted embedding"),
+        ("bae", PWWS, "attacks.bae: unknown attack"),
+        ("pwws", {**PWWS, "query_budget": 0}, r"attacks.pwws.query_budget: expected a number in \[1, inf\], got 0"),
+        ("pwws", {**PWWS, "max_modification_rate": "0.2"}, "attacks.pwws.max_modification_rate: expected a number"),
+        ("pwws", {"query_budget": None}, "attacks.pwws.max_modification_rate: missing"),
+        ("textfooler", PWWS, "attacks.textfooler: textfooler needs the counter-fitted embedding"),
     ],
 )
-def test_bad_attack_config_names_the_key(pwws, minilm, nltk_data, cfg, message):
+def test_bad_attack_config_names_the_key(pwws, minilm, nltk_data, name, cfg, message):
     from amda.attack.recipes import build_attack
     from amda.attack.wrapper import DynamicPaddingModelWrapper
 
     wrapper = DynamicPaddingModelWrapper(*minilm, max_length=64, batch_size=32)
     with pytest.raises(AmdaError, match=message):
-        build_attack("pwws", cfg, wrapper, {"nltk_data": nltk_data, "embedding_dir": None})
+        build_attack(name, cfg, wrapper, {"nltk_data": nltk_data, "embedding_dir": None})
 
 
 def test_an_example_that_raises_is_recorded_as_errored(pwws, examples):

@@ -1,20 +1,26 @@
 """Config validation: the shipped configs pass; each kind of mistake gets a one-line error naming the key."""
 
 import copy
+from importlib import resources
 
 import pytest
+import yaml
 
 from amda.config import (
     alpha_for,
     check_files,
     config_warnings,
-    load_yaml,
+    load_schema,
     training_spec,
     valid_run,
     validate_config,
 )
 from amda.errors import AmdaError
-from amda.naming import RunId
+from amda.naming import ATTACKS, HP_PATTERN, METHODS, RunId, parse_hp
+
+
+def load_yaml(path):
+    return yaml.safe_load(path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +68,11 @@ def _error(config, mutate):
             lambda c: c["models"]["minilm"].update(mixup_layers=[7]),
             "models.minilm.mixup_layers: [7] exceed num_layers 6",
         ),
-        (lambda c: c["models"]["minilm"].update(family="gpt"), "models.minilm.family"),
+        (lambda c: c["models"]["minilm"].update(family="bert"), "models.minilm.family: unknown key"),
+        (lambda c: c["attacks"]["pwws"].update(recipe="pwws"), "attacks.pwws.recipe: unknown key"),
+        (lambda c: c["attacks"].update(bae={}), "attacks.bae: unknown key"),
+        (lambda c: c["mixup"]["alpha"]["sst2"]["tmix"].update(bae=1.0), "mixup.alpha.sst2.tmix: 'bae' is not one of"),
+        (lambda c: c["tables"]["table2"].update(methods=["mixup"]), "tables.table2.methods.0: 'mixup' is not one of"),
         (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
         (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
     ],
@@ -132,3 +142,56 @@ def test_a_figure2_grid_beyond_the_attacked_share_is_warned_of(default):
     assert warning.startswith("tables.figure2.ratios: 0.25, 0.5 exceed adv_train.fraction 0.1 of sst2")
     config["adv_train"]["fraction"] = {"sst2": 1.0}
     assert config_warnings(config) == []
+
+
+def test_schema_enums_are_the_naming_vocabulary():
+    """amda.naming is the one home of the method and attack names; the schema follows it."""
+    schema = load_schema()
+    assert schema["$defs"]["method"]["enum"] == list(METHODS)
+    assert schema["$defs"]["attack_name"]["enum"] == list(ATTACKS)
+    assert set(schema["properties"]["attacks"]["properties"]) == set(ATTACKS)
+
+
+def test_schema_ships_as_package_data():
+    assert (resources.files("amda") / "data" / "config.schema.yaml").is_file()
+
+
+def test_validation_fills_every_default_from_the_schema(default):
+    config = copy.deepcopy(default)
+    config.pop("offline", None)
+    del config["evaluation"]["attack_size"]
+    sst2 = config["datasets"]["sst2"]
+    del sst2["drop_test_overlap"]
+    sst2["subsample"] = {"train": 10}
+    config["training"].pop("methods")
+    config["attacks"]["textfooler"] = {}
+    validate_config(config)
+    assert config["offline"] is True
+    assert config["adv_train"]["shards"] == 1
+    assert config["evaluation"]["attack_size"] is None and config["evaluation"]["attack_seed"] == 0
+    assert (sst2["text_column"], sst2["label_column"], sst2["seed"], sst2["drop_test_overlap"]) == (
+        "text",
+        "label",
+        0,
+        True,
+    )
+    assert sst2["subsample"] == {"train": 10, "dev": None, "test": None}
+    assert config["training"]["methods"] == {}
+    assert config["attacks"]["textfooler"] == {
+        "query_budget": None,
+        "max_modification_rate": None,
+        "use_threshold": 0.840845057,
+        "use_window": 15,
+    }
+    assert "use_window" not in config["attacks"]["pwws"]
+
+
+@pytest.mark.parametrize("hp", ["default", "ratio-0.25", "alpha-2", "ratio-1e-05", "ratio-", "beta-1"])
+def test_parse_hp_accepts_what_the_wildcard_constraint_accepts(hp):
+    import re
+
+    if re.fullmatch(HP_PATTERN, hp):
+        parse_hp(hp)
+    else:
+        with pytest.raises(ValueError):
+            parse_hp(hp)

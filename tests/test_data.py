@@ -74,7 +74,7 @@ def test_overlap_is_whitespace_and_control_character_insensitive():
 def test_build_splits_drops_test_overlap_and_reports_it():
     train = frame([f"s{i}" for i in range(40)] + ["shared  text"], [i % 2 for i in range(41)])
     test = frame(["shared text", "other"], [0, 1])
-    spec = {"subsample": {}, "dev_from_train": 4, "drop_test_overlap": True}
+    spec = {"subsample": {"train": None, "dev": None, "test": None}, "dev_from_train": 4, "drop_test_overlap": True}
     splits, info = build_splits({"train": train, "test": test}, spec, seed=0)
     assert info["overlap_before"]["train_test"]["normalised"] == 1
     assert info["dropped_from_train"] == 1

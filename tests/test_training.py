@@ -377,7 +377,7 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
         "ada_iter",
         training={"epochs": 2, "lr": 1e-4},
         ada={"iterative_num_adv": 6},
-        attack={"name": "pwws", "recipe": "pwws", "query_budget": None, "max_modification_rate": None},
+        attack={"name": "pwws", "query_budget": None, "max_modification_rate": None},
     )
     load_script("train_model").main(
         [

@@ -16,7 +16,7 @@ from amda.io import write_json_atomic, write_parquet_atomic
 
 
 def read_raw(spec, shared_data):
-    text_col, label_col = spec.get("text_column", "text"), spec.get("label_column", "label")
+    text_col, label_col = spec["text_column"], spec["label_column"]
     raw, notes = {}, {}
     for split, name in spec["splits"].items():
         if spec["source"] == "parquet":
@@ -45,7 +45,7 @@ def load_tokenizers(pairs, cache_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--spec-json", required=True, help="the dataset's config entry as JSON")
+    ap.add_argument("--spec-json", required=True, help="the dataset's config entry, defaults filled in, as JSON")
     ap.add_argument("--shared-data", required=True)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--tokenizer", action="append", default=[], help="NAME=SOURCE for token statistics")
@@ -55,7 +55,7 @@ def main(argv=None):
 
     spec = json.loads(args.spec_json)
     raw, notes = read_raw(spec, args.shared_data)
-    splits, info = build_splits(raw, spec, spec.get("seed", 0))
+    splits, info = build_splits(raw, spec, spec["seed"])
     source_note = {"files": notes}
     if spec.get("note"):
         source_note["note"] = spec["note"]

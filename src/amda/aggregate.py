@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 
 from amda.errors import AmdaError
-from amda.naming import CLEAN, DEFAULT_HP, METHODS, RunId, format_hp, parse_hp
+from amda.naming import DEFAULT_HP, METHODS, RunId, format_hp, parse_hp, train_attack_of
 
 IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
 TAE_KEYS = (
@@ -29,18 +29,6 @@ PERCENT = 100.0  # summaries hold fractions; tables show percentages like the pa
 
 MODEL_NAMES = {"minilm": "MiniLM", "mpnet": "MPNet"}
 DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "ag_news": "AG News"}
-ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
-METHOD_NAMES = {
-    "base": "Base",
-    "ada": "ADA",
-    "tmix": "TMix",
-    "smix": "SMix",
-    "amda_tmix": "AMDA-TMix",
-    "amda_smix": "AMDA-SMix",
-    "ada_iter": "ADA (iterative)",
-    "amda_tmix_iter": "AMDA-TMix (iterative)",
-    "amda_smix_iter": "AMDA-SMix (iterative)",
-}
 
 
 def display(names, key):
@@ -54,8 +42,7 @@ def describe_run(run):
 
 def trained_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
     """The model of `method` that a table shows under `attack`: base is trained clean, the others on `attack`."""
-    train_attack = CLEAN if method == "base" else attack
-    return RunId(dataset, model, method, train_attack, hp, int(seed))
+    return RunId(dataset, model, method, train_attack_of(method, attack), hp, int(seed))
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,44 @@
 """Config validation and resolution: from config.yaml to what each stage needs.
 
-The schema (schemas/config.schema.yaml) catches unknown keys, wrong types and bad enum values; the
-checks here catch what a schema cannot (files that must exist, names that must refer to each
-other). Every failure is an AmdaError naming the key or file, so the Snakefile can report it in one
-line before any job runs.
+The schema (`amda/data/config.schema.yaml`, shipped with the package) catches unknown keys, wrong
+types and bad enum values, and is the one source of every default: validation fills them in, so no
+caller supplies its own. The method and attack enums come from `amda.naming`. The checks here catch
+what a schema cannot (files that must exist, names that must refer to each other). Every failure is
+an AmdaError naming the key or file, so the Snakefile can report it in one line before any job runs.
 """
 
+import copy
 import math
 import re
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, CLEAN, MIXUP_METHODS, parse_hp
-
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
-
-DEFAULTS = {"offline": True}
-DATASET_DEFAULTS = {"drop_test_overlap": True, "seed": 0}
+from amda.naming import ADV_METHODS, ATTACKS, BASE, CLEAN, DEFAULT_HP, METHODS, MIXUP_METHODS, parse_hp
 
 
-def load_yaml(path):
-    path = Path(path)
-    if not path.is_file():
-        raise AmdaError(f"config file {path} does not exist")
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise AmdaError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
-    if not isinstance(data, dict):
-        raise AmdaError(f"{path}: expected a mapping of config keys at the top level")
-    return data
+def load_schema():
+    """The config schema, its method and attack enums filled in from `amda.naming`."""
+    schema = yaml.safe_load((resources.files("amda") / "data" / "config.schema.yaml").read_text())
+    schema["$defs"]["method"]["enum"] = list(METHODS)
+    schema["$defs"]["attack_name"]["enum"] = list(ATTACKS)
+    return schema
+
+
+def _fill_defaults(validator, properties, instance, schema):
+    """`properties` that also sets each absent key that has a `default:` (a copy of it)."""
+    if validator.is_type(instance, "object"):
+        for key, subschema in properties.items():
+            if "default" in subschema:
+                instance.setdefault(key, copy.deepcopy(subschema["default"]))
+    yield from _VALIDATE_PROPERTIES(validator, properties, instance, schema)
+
+
+_VALIDATE_PROPERTIES = jsonschema.Draft202012Validator.VALIDATORS["properties"]
+DefaultFillingValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": _fill_defaults})
 
 
 def _key_path(parts):
@@ -60,18 +63,12 @@ def _describe(error):
 
 
 def validate_config(config, source="config"):
-    """Validate against the schema and fill defaults; return the config (modified in place)."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    """Validate against the schema, filling in its defaults; return the config (modified in place)."""
+    validator = DefaultFillingValidator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         error = jsonschema.exceptions.best_match(errors)
         raise AmdaError(f"{source}: {_describe(error)}")
-    for key, value in DEFAULTS.items():
-        config.setdefault(key, value)
-    for dataset in config["datasets"].values():
-        for key, value in DATASET_DEFAULTS.items():
-            dataset.setdefault(key, value)
     _check_references(config, source)
     return config
 
@@ -88,9 +85,6 @@ def _check_references(config, source):
             raise AmdaError(f"{source}: datasets.{name}.hf_name: required when source is hf")
         if "dev" not in ds["splits"] and "dev_from_train" not in ds:
             raise AmdaError(f"{source}: datasets.{name}: give splits.dev or dev_from_train")
-    for name, attack in config["attacks"].items():
-        if attack["recipe"] != name:
-            raise AmdaError(f"{source}: attacks.{name}.recipe: must be {name!r}")
     tables = config["tables"]
     for table, spec in tables.items():
         datasets = spec.get("datasets", [spec.get("dataset")])
@@ -173,12 +167,8 @@ def config_warnings(config):
 def training_keys(config, method):
     """Global training settings with the method's overrides applied."""
     base = {k: v for k, v in config["training"].items() if k != "methods"}
-    base.update(config["training"].get("methods", {}).get(method, {}))
+    base.update(config["training"]["methods"].get(method, {}))
     return base
-
-
-def uses_adversarial_data(method):
-    return method in ADV_METHODS
 
 
 def training_spec(config, run):
@@ -207,8 +197,8 @@ def training_spec(config, run):
 
 def valid_run(run):
     """Whether a run identity is meaningful (e.g. base is trained on clean data only)."""
-    if run.method == "base":
-        return run.train_attack == CLEAN and run.hp == "default"
+    if run.method == BASE:
+        return run.train_attack == CLEAN and run.hp == DEFAULT_HP
     if run.train_attack == CLEAN:
         return False
     hp = parse_hp(run.hp)

@@ -20,8 +20,6 @@ import pyarrow.parquet as pq
 from amda.errors import AmdaError
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "dev", "test")
-
 
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 
@@ -133,13 +131,13 @@ def _drop_overlap(train, others):
 
 def build_splits(raw, spec, seed):
     """Apply the dev carve-out, subsampling and overlap removal to raw splits; return (splits, info)."""
-    sub = spec.get("subsample", {})
+    sub = spec["subsample"]
     train = raw["train"]
     dev = raw.get("dev")
     if dev is None:
         train, dev = split_off(train, spec["dev_from_train"], seed)
-    test = stratified_sample(raw["test"], sub.get("test"), seed)
-    dev = stratified_sample(dev, sub.get("dev"), seed)
+    test = stratified_sample(raw["test"], sub["test"], seed)
+    dev = stratified_sample(dev, sub["dev"], seed)
     info = {
         "overlap_before": {
             "train_test": overlap(train, test),
@@ -148,7 +146,7 @@ def build_splits(raw, spec, seed):
         },
         "dropped_from_train": 0,
     }
-    if spec.get("drop_test_overlap", True):
+    if spec["drop_test_overlap"]:
         before = len(train)
         train = _drop_overlap(train, [test, dev])
         info["dropped_from_train"] = before - len(train)
@@ -157,7 +155,7 @@ def build_splits(raw, spec, seed):
             "drop_test_overlap is off: %d train rows also occur in test (kept, as in the paper)",
             info["overlap_before"]["train_test"]["normalised"],
         )
-    train = stratified_sample(train, sub.get("train"), seed)
+    train = stratified_sample(train, sub["train"], seed)
     splits = {"train": train, "dev": dev, "test": test}
     info["overlap_after"] = {"train_test": overlap(train, test), "train_dev": overlap(train, dev)}
     return splits, info
@@ -191,5 +189,5 @@ def make_stats(splits, info, spec, name, source_note, tokenizers=None):
         "max_length": spec["max_length"],
         "splits": {s: split_stats(df, num_labels, tokenizers, spec["max_length"]) for s, df in splits.items()},
         **info,
-        "drop_test_overlap": spec.get("drop_test_overlap", True),
+        "drop_test_overlap": spec["drop_test_overlap"],
     }

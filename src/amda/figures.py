@@ -12,9 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from amda.aggregate import (  # noqa: E402
-    ATTACK_NAMES,
     DATASET_NAMES,
-    METHOD_NAMES,
     MODEL_NAMES,
     PERCENT,
     Stat,
@@ -25,7 +23,7 @@ from amda.aggregate import (  # noqa: E402
 )
 from amda.errors import AmdaError  # noqa: E402
 from amda.io import write_atomic  # noqa: E402
-from amda.naming import DEFAULT_HP, format_hp, parse_hp  # noqa: E402
+from amda.naming import ATTACK_NAMES, DEFAULT_HP, METHOD_NAMES, format_hp, parse_hp  # noqa: E402
 
 AXIS_LABELS = {"ratio": "ratio of adversarial training data", "alpha": "mixup α"}
 LINES = (("accuracy_under_attack", "-o", "under attack"), ("clean_accuracy", "--s", "clean"))

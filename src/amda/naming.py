@@ -1,5 +1,8 @@
-"""Run identity of a trained model and the paths of everything made from it."""
+"""The workflow's vocabulary (methods, attacks, hyper-parameter settings, display names), the run
+identity of a trained model and the paths of everything made from it: the one home of each, read by
+the config schema check, the Snakemake rules and the tables."""
 
+import re
 from dataclasses import asdict, dataclass
 
 METHODS = (
@@ -23,8 +26,32 @@ MIXUP_METHODS = {
 }
 ADV_METHODS = {"ada", "amda_tmix", "amda_smix"}
 ITERATIVE_METHODS = {"ada_iter", "amda_tmix_iter", "amda_smix_iter"}
+ATTACKS = ("pwws", "textfooler")
+BASE = "base"
 CLEAN = "clean"
 DEFAULT_HP = "default"
+HP_KEYS = ("ratio", "alpha")
+# `default`, or one sweep override written by `format_hp`; also the Snakemake wildcard constraint of `hp`.
+HP_PATTERN = rf"{DEFAULT_HP}|(?:{'|'.join(HP_KEYS)})-[0-9.]+"
+
+METHOD_NAMES = {
+    "base": "Base",
+    "ada": "ADA",
+    "tmix": "TMix",
+    "smix": "SMix",
+    "amda_tmix": "AMDA-TMix",
+    "amda_smix": "AMDA-SMix",
+    "ada_iter": "ADA (iterative)",
+    "amda_tmix_iter": "AMDA-TMix (iterative)",
+    "amda_smix_iter": "AMDA-SMix (iterative)",
+}
+ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
+
+
+def train_attack_of(method, attack):
+    """The training attack of the model of `method` that a table shows under `attack`: base trains
+    on clean data, every other method on `attack`'s adversarial data or α setting."""
+    return CLEAN if method == BASE else attack
 
 
 @dataclass(frozen=True)
@@ -47,11 +74,22 @@ class RunId:
         return f"results/models/{self.rel}"
 
     @property
+    def saved_model(self):
+        return f"{self.model_dir}/model"
+
+    @property
+    def metrics(self):
+        return f"{self.model_dir}/metrics.json"
+
+    @property
     def attack_dir(self):
         return f"results/attacks/{self.rel}"
 
     def tae(self, attack, ext="json"):
         return f"{self.attack_dir}/tae-{attack}.{ext}"
+
+    def tae_shard(self, attack, shard, shards):
+        return f"{self.attack_dir}/tae-{attack}/shard{shard}-of-{shards}.parquet"
 
     def sae(self, attack):
         return f"{self.attack_dir}/sae-{attack}.json"
@@ -60,17 +98,30 @@ class RunId:
         return asdict(self)
 
 
+# The run identity whose fields are Snakemake wildcards: its paths are the rules' path templates.
+WILDCARDS = RunId(*(f"{{{name}}}" for name in RunId.__dataclass_fields__))
+
+
 def victim(dataset, model, victim_seed):
-    return RunId(dataset, model, "base", CLEAN, DEFAULT_HP, int(victim_seed))
+    return RunId(dataset, model, BASE, CLEAN, DEFAULT_HP, int(victim_seed))
+
+
+def adv_train(dataset, model, attack, ext="parquet"):
+    """The adversarial training set of `attack`, made on the victim of dataset and model."""
+    return f"results/adv_train/{dataset}/{model}/{attack}.{ext}"
+
+
+def adv_train_shard(dataset, model, attack, shard, shards):
+    return f"results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet"
 
 
 def parse_hp(hp):
     """`default` -> {}; `ratio-0.25` -> {"ratio": 0.25}; `alpha-2.0` -> {"alpha": 2.0}."""
+    if not re.fullmatch(HP_PATTERN, hp):
+        raise ValueError(f"unknown hyper-parameter setting {hp!r}: expected default, ratio-<x> or alpha-<x>")
     if hp == DEFAULT_HP:
         return {}
     key, _, value = hp.partition("-")
-    if key not in ("ratio", "alpha") or not value:
-        raise ValueError(f"unknown hyper-parameter setting {hp!r}: expected default, ratio-<x> or alpha-<x>")
     return {key: float(value)}
 
 

@@ -13,8 +13,9 @@ from importlib import resources
 
 import pandas as pd
 
-from amda.aggregate import ATTACK_NAMES, DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, display, markdown_table
+from amda.aggregate import DATASET_NAMES, MODEL_NAMES, display, markdown_table
 from amda.errors import AmdaError
+from amda.naming import ATTACK_NAMES, METHOD_NAMES
 
 PAPER_COLUMNS = ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
 MODEL_PAIRING = {"minilm": "bert", "mpnet": "roberta"}

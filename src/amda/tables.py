@@ -7,9 +7,7 @@ All rates are percentages. Every number is a mean over seeds with its sample sta
 import pandas as pd
 
 from amda.aggregate import (
-    ATTACK_NAMES,
     DATASET_NAMES,
-    METHOD_NAMES,
     MODEL_NAMES,
     PERCENT,
     Stat,
@@ -20,7 +18,7 @@ from amda.aggregate import (
     trained_run,
 )
 from amda.errors import AmdaError
-from amda.naming import victim
+from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
 
 AMDA_METHODS = ("amda_tmix", "amda_smix")
 GAIN_MARK = "†"

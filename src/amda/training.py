@@ -30,7 +30,7 @@ from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
 
 SPEC_KEYS = {
     "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
-    "model": ("name", "source", "family", "num_layers", "mixup_layers"),
+    "model": ("name", "source", "num_layers", "mixup_layers"),
     "training": (
         "epochs",
         "batch_size",

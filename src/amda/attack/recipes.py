@@ -18,6 +18,7 @@ from amda.attack.offline import require_textattack
 from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
 from amda.counterfit import load_word_embedding
 from amda.errors import AmdaError
+from amda.naming import ATTACKS
 
 textattack = require_textattack()
 from textattack.attack_recipes import PWWSRen2019, TextFoolerJin2019  # noqa: E402
@@ -26,8 +27,6 @@ from textattack.constraints.semantics.sentence_encoders import UniversalSentence
 from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.shared import WordEmbedding  # noqa: E402
 from textattack.shared.utils import words_from_text  # noqa: E402
-
-RECIPES = ("pwws", "textfooler")
 
 
 def pwws(model_wrapper):
@@ -99,28 +98,27 @@ def with_limits(attack, model_wrapper, batch_size, query_budget=None, max_modifi
 
 
 def build_attack(name, attack_cfg, model_wrapper, resources):
-    """The attack `name` configured by `attack_cfg` (config `attacks.<name>`) against `model_wrapper`.
+    """The attack `name` (one of `amda.naming.ATTACKS`) configured by `attack_cfg` (config
+    `attacks.<name>`, its defaults filled in by the schema) against `model_wrapper`.
 
     `resources`: {"nltk_data": dir, "embedding_dir": dir or None}; TextFooler needs the embedding.
     """
-    recipe = attack_cfg.get("recipe", name)
-    if recipe == "pwws":
+    if name == "pwws":
         attack = pwws(model_wrapper)
-    elif recipe == "textfooler":
+    elif name == "textfooler":
         embedding_dir = resources.get("embedding_dir")
         if not embedding_dir:
             raise AmdaError(
-                f"attacks.{name}: recipe textfooler needs the counter-fitted embedding "
-                "(resources embedding_dir is not set)"
+                f"attacks.{name}: textfooler needs the counter-fitted embedding (resources embedding_dir is not set)"
             )
         attack = textfooler(
             model_wrapper,
             load_embedding(str(embedding_dir)),
-            use_threshold=_number(attack_cfg, name, "use_threshold", 0.840845057, 0.0, 1.0),
-            use_window=int(_number(attack_cfg, name, "use_window", 15, 1, math.inf)),
+            use_threshold=_number(attack_cfg, name, "use_threshold", 0.0, 1.0),
+            use_window=int(_number(attack_cfg, name, "use_window", 1, math.inf)),
         )
     else:
-        raise AmdaError(f"attacks.{name}.recipe: unknown recipe {recipe!r} (expected one of {', '.join(RECIPES)})")
+        raise AmdaError(f"attacks.{name}: unknown attack (expected one of {', '.join(ATTACKS)})")
     budget = _optional_number(attack_cfg, name, "query_budget", 1, math.inf)
     rate = _optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(
@@ -133,14 +131,19 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
 
 
 def _optional_number(attack_cfg, name, key, low, high):
-    value = attack_cfg.get(key)
-    if value is None:
+    if _setting(attack_cfg, name, key) is None:
         return None
-    return _number(attack_cfg, name, key, None, low, high)
+    return _number(attack_cfg, name, key, low, high)
 
 
-def _number(attack_cfg, name, key, default, low, high):
-    value = attack_cfg.get(key, default)
+def _setting(attack_cfg, name, key):
+    if key not in attack_cfg:
+        raise AmdaError(f"attacks.{name}.{key}: missing (the config schema gives its default)")
+    return attack_cfg[key]
+
+
+def _number(attack_cfg, name, key, low, high):
+    value = _setting(attack_cfg, name, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise AmdaError(f"attacks.{name}.{key}: expected a number in [{low}, {high}], got {value!r}")
     return value
