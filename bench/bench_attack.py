@@ -149,7 +149,8 @@ def main(argv=None):
 
     nltk_data = prepare_nltk_data(SHARED / "resources" / "nltk_data", REPO / ".cache" / "nltk_data")
     activate(nltk_data)
-    from amda.attack.runner import load_saved_classifier, summarize
+    from amda.attack.runner import summarize
+    from amda.models import load_saved_classifier
 
     model_dir = args.model_dir or (CACHE / "victim" / "model")
     if not Path(model_dir, "config.json").is_file():

@@ -122,7 +122,7 @@ rule static_eval:
     input:
         model=WILDCARDS.saved_model,
         victim_tae=lambda wc: victim_of(wc).tae(wc.attack, "parquet"),
-        code=stage_code("static_eval.py", "attack/runner.py", "inference.py"),
+        code=stage_code("static_eval.py", "attack/static.py", "attack/runner.py", "models.py", "inference.py"),
     output:
         WILDCARDS.sae("{attack}"),
     log:

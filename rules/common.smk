@@ -219,6 +219,7 @@ ATTACK_CODE = (
     "attack/offline.py",
     "attack/use_encoder.py",
     "inference.py",
+    "models.py",
 )
 TABLES = config["tables"]
 AGG_CODE = stage_code("aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/paper_results.csv")

@@ -17,13 +17,13 @@ from amda.attack.runner import (
     RECORD_COLUMNS,
     attack_examples,
     merge_shards,
-    parse_json_object,
     records_frame,
     sample_indices,
     shard_indices,
-    static_eval,
     summarize,
 )
+from amda.attack.static import static_eval
+from amda.cli import parse_json_object
 from amda.errors import AmdaError
 from amda.inference import predict_logits
 
@@ -56,14 +56,13 @@ def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
 # ---------------------------------------------------------------- rows and shards
 
 
-@pytest.mark.parametrize("strided", [False, True])
-def test_shards_partition_the_rows(strided):
+def test_shards_partition_the_rows():
     for n, shards in [(0, 1), (7, 1), (10, 3), (5, 8)]:
-        parts = [shard_indices(n, shards, i, strided) for i in range(shards)]
+        parts = [shard_indices(n, shards, i) for i in range(shards)]
         assert sorted(i for part in parts for i in part) == list(range(n))
         assert all(part == sorted(part) for part in parts)
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
-    assert shard_indices(10, 3, 1) == [3, 4, 5] and shard_indices(10, 3, 1, strided=True) == [1, 4, 7]
+    assert shard_indices(10, 3, 1) == [3, 4, 5]
 
 
 def test_bad_shard_is_an_error():

@@ -75,7 +75,9 @@ def test_layout_matches_textattack_word_embedding(small, nltk_data):
 
     result, out = small
     assert sorted(p.name for p in out.iterdir()) == ["embeddings.npy", "nn.npy", "simlex.json", "words.txt"]
-    embedding = counterfit.load_word_embedding(out)
+    from amda.attack.recipes import load_word_embedding
+
+    embedding = load_word_embedding(out)
     assert embedding.embedding_matrix.dtype == np.float32
     assert np.allclose(np.linalg.norm(embedding.embedding_matrix, axis=1), 1.0, atol=1e-5)
     assert embedding.nn_matrix.dtype == np.int32 and embedding.nn_matrix.shape == (len(result.words), 51)

@@ -2,7 +2,7 @@
 
 By hand:
   python workflow_scripts/attack_shard.py --model-dir results/models/sst2/minilm/base/clean/default/seed42/model \
-      --data results/data/sst2/test.parquet --attack pwws --attack-json '{"recipe": "pwws"}' \
+      --data results/data/sst2/test.parquet --attack pwws --attack-json '{"query_budget": null, "max_modification_rate": null}' \
       --nltk-data .cache/nltk_data [--embedding-dir results/resources/counterfitted] \
       --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
       --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from amda.cli import run_main
+from amda.cli import parse_json_object, run_main
 from amda.errors import AmdaError
 from amda.io import remove_with_empty_parents, write_parquet_atomic
 
@@ -51,7 +51,6 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, required=True, help="inference batch size")
     ap.add_argument("--shard", type=int, default=0)
     ap.add_argument("--shards", type=int, default=1)
-    ap.add_argument("--strided", action="store_true", help="shard i takes rows i, i+n, ... (default: blocks)")
     ap.add_argument("--fraction", type=float, help="attack a seeded sample of this fraction of the rows")
     ap.add_argument("--sample-size", type=int, help="attack a seeded sample of this many rows (instead of --fraction)")
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --fraction sample")
@@ -64,10 +63,11 @@ def main(argv=None):
     from amda.attack import runner
     from amda.attack.offline import activate
 
-    attack_cfg = runner.parse_json_object(args.attack_json, "--attack-json")
+    attack_cfg = parse_json_object(args.attack_json, "--attack-json")
     activate(args.nltk_data)  # before anything imports TextAttack
     from amda.attack.recipes import build_attack
     from amda.attack.wrapper import DynamicPaddingModelWrapper
+    from amda.models import load_saved_classifier
 
     texts, labels = read_split(args.data)
     sampled = args.fraction is not None or args.sample_size is not None
@@ -76,9 +76,9 @@ def main(argv=None):
         if sampled
         else list(range(len(texts)))
     )
-    idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard, args.strided)]
+    idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard)]
 
-    model, tokenizer = runner.load_saved_classifier(args.model_dir)
+    model, tokenizer = load_saved_classifier(args.model_dir)
     wrapper = DynamicPaddingModelWrapper(model, tokenizer, args.max_length, args.batch_size)
     resources = {"nltk_data": args.nltk_data, "embedding_dir": args.embedding_dir}
     attack = build_attack(args.attack, attack_cfg, wrapper, resources)

@@ -11,8 +11,8 @@ the same row. The same merge makes the adversarial training set (--split train).
 
 import argparse
 
-from amda.attack.runner import merge_shards, parse_json_object, summarize
-from amda.cli import run_main
+from amda.attack.runner import merge_shards, summarize
+from amda.cli import parse_json_object, run_main
 from amda.io import write_json_atomic, write_parquet_atomic
 
 

@@ -14,9 +14,10 @@ import argparse
 
 import torch
 
-from amda.attack.runner import load_saved_classifier, parse_json_object, static_eval
-from amda.cli import run_main
+from amda.attack.static import static_eval
+from amda.cli import parse_json_object, run_main
 from amda.io import write_json_atomic
+from amda.models import load_saved_classifier
 
 
 def main(argv=None):

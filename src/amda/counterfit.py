@@ -466,19 +466,3 @@ def read_embedding_dir(directory):
     if not np.array_equal(nn[:, 0], np.arange(len(words))):
         raise AmdaError(f"counter-fitted embedding {directory / NEIGHBOURS}: column 0 must be each word itself")
     return words, embeddings, nn
-
-
-def load_word_embedding(directory):
-    """The folder as a `textattack.shared.WordEmbedding` with its precomputed neighbour matrix.
-
-    TextAttack must be importable offline first (`amda.attack.offline.activate` or NLTK_DATA set).
-    """
-    from amda.attack.offline import require_textattack
-
-    require_textattack()
-    from textattack.shared import WordEmbedding
-
-    words, embeddings, nn = read_embedding_dir(directory)
-    word2index = {w: i for i, w in enumerate(words)}
-    index2word = dict(enumerate(words))
-    return WordEmbedding(embeddings, word2index, index2word, nn)

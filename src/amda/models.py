@@ -142,3 +142,17 @@ def load_classifier(source, cache_dir, num_labels, seed=None):
     if info["missing_keys"]:
         print(f"model {source}: newly initialised {', '.join(sorted(info['missing_keys']))}", file=sys.stderr)
     return model, tokenizer
+
+
+def default_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_saved_classifier(model_dir):
+    """(model, tokenizer) from a `save_pretrained` folder, in eval mode, on CUDA when present."""
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        raise AmdaError(f"{path}: not a saved model (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+    return model.to(default_device()).eval(), tokenizer

@@ -16,7 +16,7 @@ import torch
 
 from amda.attack.offline import require_textattack
 from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
-from amda.counterfit import load_word_embedding
+from amda.counterfit import read_embedding_dir
 from amda.errors import AmdaError
 from amda.naming import ATTACKS
 
@@ -62,6 +62,15 @@ def textfooler(model_wrapper, embedding, use_threshold, use_window):
             )
         constraints.append(constraint)
     return textattack.Attack(stock.goal_function, constraints, stock.transformation, stock.search_method)
+
+
+def load_word_embedding(directory):
+    """A folder written by `amda.counterfit.save_embedding_dir` as a `textattack.shared.WordEmbedding`
+    with its precomputed neighbour matrix."""
+    words, embeddings, nn = read_embedding_dir(directory)
+    word2index = {w: i for i, w in enumerate(words)}
+    index2word = dict(enumerate(words))
+    return WordEmbedding(embeddings, word2index, index2word, nn)
 
 
 @functools.lru_cache(maxsize=4)

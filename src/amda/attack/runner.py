@@ -1,4 +1,5 @@
-"""Attacking examples one by one, with per-shard checkpoint/resume, and summarising the results.
+"""Attacking examples one by one, with per-shard checkpoint/resume; merging shards and summarising
+the results; the iterative-ADA adversary built on the same per-example attack.
 
 Every example is attacked with `Attack.attack(text, label)` from a clean state (caches cleared, RNGs
 seeded from the row), so its record does not depend on which examples ran before it: a shard that
@@ -40,27 +41,13 @@ RECORD_COLUMNS = (
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
 
 
-def parse_json_object(text, what):
-    """A JSON object given on a command line; AmdaError naming `what` (the flag) otherwise."""
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AmdaError(f"{what}: invalid JSON: {err}") from err
-    if not isinstance(parsed, dict):
-        raise AmdaError(f"{what}: expected a JSON object, got {type(parsed).__name__}")
-    return parsed
-
-
 # ---------------------------------------------------------------- which rows
 
 
-def shard_indices(n, shards, i, strided=False):
-    """Rows 0..n-1 of shard `i` of `shards`: contiguous blocks (sizes differ by at most one) or every
-    `shards`-th row from `i` (strided), in ascending order."""
+def shard_indices(n, shards, i):
+    """Rows 0..n-1 of shard `i` of `shards`: a contiguous block (sizes differ by at most one)."""
     if not (isinstance(shards, int) and shards >= 1 and isinstance(i, int) and 0 <= i < shards):
         raise AmdaError(f"shard {i!r} of {shards!r}: expected 0 <= shard < shards")
-    if strided:
-        return list(range(i, n, shards))
     start, stop = (n * i) // shards, (n * (i + 1)) // shards
     return list(range(start, stop))
 
@@ -334,39 +321,7 @@ def summarize(records):
     }
 
 
-# ---------------------------------------------------------------- models, SAE, adversary
-
-
-def default_device():
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def load_saved_classifier(model_dir):
-    """(model, tokenizer) from a `save_pretrained` folder, in eval mode, on CUDA when present."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    path = Path(model_dir)
-    if not (path / "config.json").is_file():
-        raise AmdaError(f"{path}: not a saved model (no config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
-    return model.to(default_device()).eval(), tokenizer
-
-
-def static_eval(model, tokenizer, victim_tae, max_length, batch_size):
-    """Accuracy of `model` on the perturbed texts of the victim's successful attacks (gold labels).
-
-    Returns {"n", "static_accuracy"}; static_accuracy is None when the victim has no successes.
-    """
-    from amda.inference import predict_logits
-
-    df = read_records(victim_tae)
-    adversarial = df[df["result"] == "successful"]
-    if not len(adversarial):
-        return {"n": 0, "static_accuracy": None}
-    logits = predict_logits(model, tokenizer, adversarial["perturbed_text"].tolist(), max_length, batch_size)
-    correct = (logits.argmax(dim=1).numpy() == adversarial["label"].to_numpy()).sum()
-    return {"n": int(len(adversarial)), "static_accuracy": float(correct) / len(adversarial)}
+# ---------------------------------------------------------------- iterative ADA
 
 
 def make_adversary(attack_name, attack_cfg, resources, batch_size, max_length, seed=0):
