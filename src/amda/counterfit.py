@@ -10,7 +10,7 @@ linguistic constraints (PPDB synonyms; PPDB and WordNet antonyms) with the paper
 
 with d the cosine distance, weighted k1 = k2 = k3 = 0.1, minimised with Adam in torch.
 
-The output folder is what TextAttack's `WordEmbedding` takes: `embeddings.npy` (float32 [V, d],
+The output folder is what TextAttack's `WordEmbedding` takes (`amda.attack.recipes.load_word_embedding`): `embeddings.npy` (float32 [V, d],
 rows L2-normalised), `words.txt` (one word a line, index order), `nn.npy` (int32 [V, k]; column 0
 is the word itself, since `WordEmbedding.nearest_neighbours` skips it, then the k - 1 nearest other
 words by cosine) and `simlex.json` (SimLex-999 Spearman of raw and counter-fitted vectors, antonym

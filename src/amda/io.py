@@ -65,11 +65,6 @@ def write_text_atomic(text, path):
     write_atomic(path, write)
 
 
-def read_json(path):
-    with open(path) as fh:
-        return json.load(fh)
-
-
 def _json_default(obj):
     # numpy scalars and arrays
     if hasattr(obj, "item") and getattr(obj, "ndim", 0) == 0:
