@@ -22,6 +22,7 @@ from amda.aggregate import trained_run  # noqa: E402
 from amda.naming import (  # noqa: E402
     ADV_METHODS,
     ATTACKS,
+    BASE,
     CLEAN,
     HP_PATTERN,
     ITERATIVE_METHODS,
@@ -181,7 +182,7 @@ def table1_runs(spec):
         for model in spec["models"]:
             for seed in (VICTIM_SEED, *config["table1_seeds"]):
                 for attack in spec["attacks"]:
-                    pairs.append((trained_run(ds, model, "base", attack, seed), attack))
+                    pairs.append((trained_run(ds, model, BASE, attack, seed), attack))
     return pairs
 
 

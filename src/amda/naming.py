@@ -26,6 +26,8 @@ MIXUP_METHODS = {
 }
 ADV_METHODS = {"ada", "amda_tmix", "amda_smix"}
 ITERATIVE_METHODS = {"ada_iter", "amda_tmix_iter", "amda_smix_iter"}
+# Each (non-iterative) AMDA method and the mixup-only method it adds adversarial data to.
+AMDA_VS_MIXUP = {"amda_tmix": "tmix", "amda_smix": "smix"}
 ATTACKS = ("pwws", "textfooler")
 BASE = "base"
 CLEAN = "clean"

@@ -15,12 +15,11 @@ import pandas as pd
 
 from amda.aggregate import DATASET_NAMES, MODEL_NAMES, display, markdown_table
 from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, METHOD_NAMES
+from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES
 
 PAPER_COLUMNS = ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
 MODEL_PAIRING = {"minilm": "bert", "mpnet": "roberta"}
 PAPER_MODEL_NAMES = {"bert": "BERT-base-uncased", "roberta": "RoBERTa-base"}
-AMDA_VS_MIXUP = {"amda_tmix": "tmix", "amda_smix": "smix"}
 CLEAN_COST_POINTS = 2.0
 HOLDS, FAILS = "holds", "does not hold"
 

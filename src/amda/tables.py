@@ -18,9 +18,8 @@ from amda.aggregate import (
     trained_run,
 )
 from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
+from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES, victim
 
-AMDA_METHODS = ("amda_tmix", "amda_smix")
 GAIN_MARK = "†"
 SPREAD_UNKNOWN = "n=1: spread unknown"
 
@@ -148,7 +147,7 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
                 cells = {m: _method_cell(summaries, dataset, model, m, attack, seeds) for m in methods}
                 for method in methods:
                     row = cells[method]["row"]
-                    if mark_gain and method in AMDA_METHODS and "ada" in cells:
+                    if mark_gain and method in AMDA_VS_MIXUP and "ada" in cells:
                         row.update(_gain_columns(cells[method]["aua"], cells["ada"]["aua"]))
                     rows.append(row)
     frame = pd.DataFrame(rows)
