@@ -96,3 +96,28 @@ rule paper_comparison:
         runtime=5,
     shell:
         "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --out-md {output} > {log} 2>&1"
+
+
+CLAIM_PAIRS = list(dict.fromkeys(p for name in ("table2", "table3", "table4") for p in PAIRS.get(name, [])))
+
+
+rule claims:
+    input:
+        tae=tae_files(CLAIM_PAIRS),
+        records=sorted({r.tae(a, "parquet") for r, a in CLAIM_PAIRS}),
+        code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py"),
+    output:
+        csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),
+        md="results/claims.md",
+    log:
+        "results/logs/aggregate/claims.log",
+    benchmark:
+        "results/benchmarks/claims.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python workflow_scripts/claims.py --tae {input.tae} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
