@@ -98,7 +98,8 @@ rule paper_comparison:
         "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --out-md {output} > {log} 2>&1"
 
 
-CLAIM_PAIRS = list(dict.fromkeys(p for name in ("table2", "table3", "table4") for p in PAIRS.get(name, [])))
+CLAIM_TABLES = config.get("claims", {}).get("tables", ["table2", "table3", "table4"])
+CLAIM_PAIRS = list(dict.fromkeys(p for name in CLAIM_TABLES for p in PAIRS.get(name, [])))
 
 
 rule claims:
