@@ -16,7 +16,7 @@ import pytest
 import yaml
 from docutils.core import publish_parts
 
-from amda.aggregate import Stat, Summaries
+from amda.aggregate import Summaries
 from amda.errors import AmdaError
 from amda.naming import RunId
 from amda.paper import (
@@ -28,7 +28,7 @@ from amda.paper import (
     default_paper_results,
     load_paper_results,
 )
-from amda.tables import SPREAD_UNKNOWN, gain_verdict
+from amda.tables import NOT_DECIDED
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "aggregate"
@@ -171,16 +171,35 @@ def test_table2_cells_are_means_and_sample_stds_over_seeds(tmp_path):
             else:
                 assert row[column] == value, (method, column)
     assert frame.loc["base", "train_attack"] == "clean" and frame.loc["ada", "train_attack"] == "pwws"
-    # AMDA gains 11 points over ADA; the seed spread is 2.83 + 1.41 = 4.24, so the gain counts
-    assert frame.loc["amda_tmix", "gain_over_ada"] == approx(11.0)
-    assert frame.loc["amda_tmix", "gain_exceeds_spread"] == "yes"
-    assert pd.isna(frame.loc["ada", "gain_exceeds_spread"])
+    # without results/claims.csv the gain is not decided (and never from the seed spread)
+    assert frame.loc["amda_tmix", "gain_verdict"] == NOT_DECIDED and pd.isna(frame.loc["amda_tmix", "gain_over_ada"])
+    assert pd.isna(frame.loc["ada", "gain_verdict"])
 
 
-def test_table2_markdown_marks_a_gain_beyond_the_spread(tmp_path):
+def write_claims(tmp_path, verdict, low=6.0, high=16.0):
+    """A results/claims.csv row for AMDA-TMix vs ADA on the fixtures' block."""
+    path = tmp_path / "claims.csv"
+    row = dict(claim="AMDA beats ADA", dataset="sst2", model="minilm", attack="pwws", a="amda_tmix", b="ada")
+    row.update(direction=1, diff=11.0, low=low, high=high, sentences=100, seeds="42;43", discordance=0.11)
+    row.update(mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict)
+    pd.DataFrame([row]).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("verdict, marked", [("holds", True), ("inconclusive", False)])
+def test_table2_mark_and_footer_come_from_the_paired_intervals(tmp_path, verdict, marked):
+    stage.main(table2_args(tmp_path) + ["--claims", write_claims(tmp_path, verdict)])
+    frame = pd.read_csv(tmp_path / "table2.csv").set_index("method")
+    assert frame.loc["amda_tmix", "gain_verdict"] == verdict
+    assert (frame.loc["amda_tmix", "gain_low"], frame.loc["amda_tmix", "gain_high"]) == (6.0, 16.0)
+    markdown = (tmp_path / "table2.md").read_text()
+    assert ("| AMDA-TMix | 89.0 ± 1.4 / 42.0 ± 2.8 (19.0 ± 1.4) † |" in markdown) == marked
+    assert "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 5.2–5.2" in markdown
+
+
+def test_table2_markdown_cells_and_costs(tmp_path):
     stage.main(table2_args(tmp_path))
     markdown = (tmp_path / "table2.md").read_text()
-    assert "| AMDA-TMix | 89.0 ± 1.4 / 42.0 ± 2.8 (19.0 ± 1.4) † |" in markdown
     assert "| Base | 90.0 ± 1.4 / 12.0 ± 2.8 (11.0 ± 1.4) |" in markdown
     assert "n=2: seeds 42, 43" in markdown
     assert "| ADA | 63.5 ± 2.3 / 160 ± 14 / 2 of 202 |" in markdown  # ASR 56/86, 52/84; queries; errored
@@ -208,9 +227,8 @@ def test_markdown_has_methods_down_attacks_across_and_no_mark_with_one_seed(tmp_
     rows = [line.split(" | ")[0].lstrip("| ") for line in lines[first + 2 : first + 5]]
     assert rows == ["Base", "ADA", "AMDA-SMix"]
     assert lines[first + 4] == "| AMDA-SMix | 90.0 / 60.0 (10.0) | 90.0 / 60.0 (10.0) |"  # a 40-point gain, unmarked
-    assert SPREAD_UNKNOWN in "\n".join(lines)
     frame = pd.read_csv(tmp_path / "table2.csv")
-    assert set(frame[frame["method"] == "amda_smix"]["gain_exceeds_spread"]) == {SPREAD_UNKNOWN}
+    assert set(frame[frame["method"] == "amda_smix"]["gain_verdict"]) == {NOT_DECIDED}
     assert frame["clean_accuracy_std"].isna().all()
 
 
@@ -239,12 +257,6 @@ def test_without_grid_flags_the_grid_is_every_combination_found(tmp_path):
     stage.main(table2_args(tmp_path))
     assert pd.read_csv(tmp_path / "found.csv").equals(pd.read_csv(tmp_path / "table2.csv"))
     assert (tmp_path / "found.md").read_text() == (tmp_path / "table2.md").read_text()
-
-
-def test_gain_verdict_compares_the_gain_with_the_sum_of_stds():
-    assert gain_verdict(Stat(45.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "yes"  # 5 > 4
-    assert gain_verdict(Stat(43.0, 2.0, 3), Stat(40.0, 2.0, 3)) == "no"  # 3 < 4
-    assert gain_verdict(Stat(60.0, math.nan, 1), Stat(40.0, math.nan, 1)) == SPREAD_UNKNOWN
 
 
 # --- Table 1 -------------------------------------------------------------------------------------

@@ -71,3 +71,12 @@ def test_a_missing_record_file_is_named(tmp_path):
     Path(tae[1]).with_suffix(".parquet").unlink()
     with pytest.raises(AmdaError, match="tae-pwws.parquet"):
         run_stage(tmp_path, tae)
+
+
+def test_parts_of_several_tables_merge_into_one_row_per_comparison(tmp_path):
+    tae = [write_tae(tmp_path, "ada", 42, 10), write_tae(tmp_path, "amda_tmix", 42, 30)]
+    part = tmp_path / "part.csv"
+    stage.main(["--tae", *tae, "--reps", "200", "--out-csv", str(part)])
+    out = tmp_path / "claims.csv"
+    stage.main(["--parts", str(part), str(part), "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
+    assert len(pd.read_csv(out)) == 1 and "AMDA-TMix − ADA: +20.0" in (tmp_path / "claims.md").read_text()

@@ -151,3 +151,52 @@ def claims_markdown(frame):
 
 def load(tae_paths):
     return Summaries.load("claims", tae=tae_paths)
+
+
+def read_claims(path):
+    """The frame of a results/claims.csv; AmdaError naming the file when it is missing or lacks columns."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise AmdaError(f"claims file {path} does not exist") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise AmdaError(f"claims file {path} lacks column(s) {', '.join(missing)}")
+    return frame
+
+
+def merge_parts(paths):
+    """The rows of several tables' claims files, each comparison once."""
+    frame = pd.concat([read_claims(p) for p in paths], ignore_index=True)
+    return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b"]).reset_index(drop=True)
+
+
+def claim_row(claims, dataset, model, attack, a, b):
+    """The claims row of A vs B (a dict), or None when `claims` is None or holds no such row."""
+    if claims is None:
+        return None
+    hit = claims[
+        (claims["dataset"] == dataset)
+        & (claims["model"] == model)
+        & (claims["attack"] == attack)
+        & (claims["a"] == a)
+        & (claims["b"] == b)
+    ]
+    return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def block_footer(claims, dataset, model):
+    """The footer of a table block: n (sentences, seeds) and the detectable differences of its comparisons."""
+    rows = None if claims is None else claims[(claims["dataset"] == dataset) & (claims["model"] == model)]
+    if rows is None or not len(rows):
+        return "n and the smallest detectable difference: not computed (no results/claims.csv rows for this block)."
+    sentences = sorted(set(rows["sentences"].astype(int)))
+    seeds = sorted({len(str(s).split(";")) for s in rows["seeds"]})
+    mdd = rows["mdd"].dropna()
+    detect = f"{mdd.min():.1f}–{mdd.max():.1f} points" if len(mdd) else "not estimable (no discordant pair)"
+    return (
+        f"n = {'–'.join(map(str, sentences[:: max(1, len(sentences) - 1)]))} attacked sentences × "
+        f"{'–'.join(map(str, seeds[:: max(1, len(seeds) - 1)]))} seed(s); smallest difference detectable with 80% "
+        f"power: {detect} across the comparisons of results/claims.md ({stats.POWER_FORMULA}, at each one's "
+        "observed discordance)."
+    )
