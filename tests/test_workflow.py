@@ -27,7 +27,7 @@ def test_default_dry_run_of_everything(workflow):
     result = snakemake(workflow, "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
-    assert {"table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison"} <= set(counts)
+    assert {"table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison", "claims"} <= set(counts)
     assert counts["static_eval"] == 2 * 3  # victim + 2 re-seeded base models, 2 attacks
 
 
