@@ -85,6 +85,7 @@ for _name in ("figure2", "figure3"):
 rule paper_comparison:
     input:
         tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3") if t in TABLES],
+        claims="results/claims.csv",
         code=AGG_CODE,
     output:
         report("results/paper_comparison.md", caption="../report/paper_comparison.rst", category="Tables"),
@@ -99,7 +100,8 @@ rule paper_comparison:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --out-md {output} > {log} 2>&1"
+        "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --claims {input.claims}"
+        " --out-md {output} > {log} 2>&1"
 
 
 for _name in CLAIM_TABLES:

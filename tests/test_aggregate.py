@@ -631,10 +631,35 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 | 16.0 | — |" in text
     assert (
         "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | "
-        "SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | holds |" in text
+        f"SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | {HOLDS} |" in text
     )
-    assert "AMDA-TMix 89.0 vs Base 90.0 (drop +1.0, n=2) | holds |" in text
+    assert f"AMDA-TMix 89.0 vs Base 90.0 (drop +1.0, n=2) | {HOLDS} |" in text
+    assert " holds |" not in text and "does not hold" not in text  # means alone decide nothing
     assert "- test fixture (not the paper)" in text
+
+
+@pytest.mark.parametrize(
+    "verdicts, word",
+    [
+        (("holds", "holds"), "holds"),
+        (("holds", "inconclusive"), "inconclusive"),
+        (("holds", "contradicted"), "contradicted"),
+    ],
+)
+def test_paper_comparison_decides_amda_from_the_paired_intervals(tmp_path, verdicts, word):
+    stage.main(table2_args(tmp_path))
+    claims = pd.read_csv(write_claims(tmp_path, verdicts[0]))
+    mixup = claims.iloc[0].to_dict() | {"claim": "AMDA beats its mixup alone", "b": "tmix", "verdict": verdicts[1]}
+    pd.concat([claims, pd.DataFrame([mixup])]).to_csv(tmp_path / "claims.csv", index=False)
+    out = tmp_path / "paper_comparison.md"
+    tables = ["--tables", str(tmp_path / "table2.csv")]
+    stage.main(["paper-comparison", *tables, "--claims", str(tmp_path / "claims.csv"), "--out-md", str(out)])
+    text = out.read_text()
+    assert (
+        "| (2) AMDA beats ADA and mixup alone under TAE | SST-2, MiniLM, PWWS | AMDA-TMix − ADA +11.0 [+6.0, +16.0] "
+        f"(n = 100 × 2 seeds, detectable 5.2); AMDA-TMix − TMix +11.0 [+6.0, +16.0] (n = 100 × 2 seeds, detectable "
+        f"5.2) | {word} |" in text
+    )
 
 
 def test_the_shipped_paper_numbers_load_and_an_empty_record_is_said_plainly(tmp_path):

@@ -78,7 +78,8 @@ def run_sweep(args):
 
 def run_paper_comparison(args):
     paper = load_paper_results(args.paper_results or default_paper_results())
-    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables)), args.out_md)
+    claims = read_claims(args.claims) if args.claims else None
+    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables), claims=claims), args.out_md)
 
 
 def _inputs(parser, sae=False):
@@ -139,6 +140,7 @@ def build_parser():
         help="our table1/table2/table3 CSVs (each names itself in its `table` column)",
     )
     comparison.add_argument("--paper-results", help="default: the paper_results.csv shipped in amda/data")
+    comparison.add_argument("--claims", help="results/claims.csv: claim (2) decided by its paired intervals")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)
     return parser
