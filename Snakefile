@@ -30,3 +30,4 @@ rule all:
             for ext in (("png", "csv") if name.startswith("figure") else ("csv", "md"))
         ],
         "results/paper_comparison.md",
+        "results/claims.csv",

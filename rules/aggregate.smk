@@ -1,5 +1,7 @@
 # Aggregation: the paper's tables and figures, and our numbers beside the paper's.
 
+CLAIM_TABLES = config.get("claims", {}).get("tables", ["table2", "table3", "table4"])
+
 
 rule table1:
     input:
@@ -31,6 +33,7 @@ for _name in ("table2", "table3", "table4"):
             _name
         input:
             unpack(table_inputs(PAIRS.get(_name, []))),
+            claims=f"results/claims/{_name}.csv" if _name in CLAIM_TABLES else [],
         output:
             csv=report(f"results/{_name}.csv", caption=f"../report/{_name}.rst", category="Tables"),
             md=f"results/{_name}.md",
@@ -46,9 +49,10 @@ for _name in ("table2", "table3", "table4"):
             runtime=5,
         params:
             table=_name,
+            claims=f"--claims results/claims/{_name}.csv" if _name in CLAIM_TABLES else "",
         shell:
             "python workflow_scripts/aggregate.py {params.table} --tae {input.tae} --metrics {input.metrics}"
-            " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+            " {params.claims} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
 for _name in ("figure2", "figure3"):
@@ -81,6 +85,7 @@ for _name in ("figure2", "figure3"):
 rule paper_comparison:
     input:
         tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3") if t in TABLES],
+        claims="results/claims.csv",
         code=AGG_CODE,
     output:
         report("results/paper_comparison.md", caption="../report/paper_comparison.rst", category="Tables"),
@@ -95,4 +100,51 @@ rule paper_comparison:
         mem_mb=1000,
         runtime=5,
     shell:
-        "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --out-md {output} > {log} 2>&1"
+        "python workflow_scripts/aggregate.py paper-comparison --tables {input.tables} --claims {input.claims}"
+        " --out-md {output} > {log} 2>&1"
+
+
+for _name in CLAIM_TABLES:
+
+    rule:
+        name:
+            f"claims_{_name}"
+        input:
+            tae=tae_files(PAIRS.get(_name, [])),
+            records=sorted({r.tae(a, "parquet") for r, a in PAIRS.get(_name, [])}),
+            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py"),
+        output:
+            f"results/claims/{_name}.csv",
+        log:
+            f"results/logs/aggregate/claims_{_name}.log",
+        benchmark:
+            f"results/benchmarks/claims_{_name}.tsv"
+        conda:
+            CONDA_ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        shell:
+            "python workflow_scripts/claims.py --tae {input.tae} --out-csv {output} > {log} 2>&1"
+
+
+rule claims:
+    input:
+        parts=[f"results/claims/{name}.csv" for name in CLAIM_TABLES],
+        code=stage_code("claims.py", "claims.py", "stats.py"),
+    output:
+        csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),
+        md="results/claims.md",
+    log:
+        "results/logs/aggregate/claims.log",
+    benchmark:
+        "results/benchmarks/claims.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python workflow_scripts/claims.py --parts {input.parts} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

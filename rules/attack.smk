@@ -6,7 +6,7 @@ ATTACK_SHELL = (
     " --attack {wildcards.attack} --attack-json {params.attack:q} {params.resources}"
     " --max-length {params.max_length} --batch-size {params.batch_size}"
     " --shard {wildcards.shard} --shards {wildcards.shards} {params.sample}"
-    " --checkpoint {params.checkpoint} --out {output} --threads {threads} > {log} 2>&1"
+    " --checkpoint {params.checkpoint} {params.reuse} --out {output} --threads {threads} > {log} 2>&1"
 )
 
 
@@ -35,6 +35,7 @@ rule adv_train_shard:
             f"--fraction {adv_train_fraction(config, wc.dataset)} --sample-seed {config['adv_train']['seed']}"
         ),
         checkpoint="results/checkpoints/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.jsonl",
+        reuse="",
     shell:
         ATTACK_SHELL
 
@@ -90,6 +91,7 @@ rule attack_shard:
             else ""
         ),
         checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
+        reuse=f"--reuse-dir results/reuse/attacks/{RUN}/tae-{{attack}}",
     shell:
         ATTACK_SHELL
 

@@ -223,7 +223,16 @@ ATTACK_CODE = (
     "models.py",
 )
 TABLES = config["tables"]
-AGG_CODE = stage_code("aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/paper_results.csv")
+AGG_CODE = stage_code(
+    "aggregate.py",
+    "aggregate.py",
+    "tables.py",
+    "figures.py",
+    "paper.py",
+    "claims.py",
+    "stats.py",
+    "data/paper_results.csv",
+)
 
 
 def tokenizer_args(dataset):

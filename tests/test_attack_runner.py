@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -16,7 +17,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from amda.attack.runner import (
     RECORD_COLUMNS,
     attack_examples,
+    keep_reusable,
     merge_shards,
+    read_reusable,
     records_frame,
     sample_indices,
     shard_indices,
@@ -56,6 +59,26 @@ def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
 # ---------------------------------------------------------------- rows and shards
 
 
+def test_attack_sample_is_nested_and_starts_with_the_sixty_rows_sampled_before_nesting():
+    todays_60 = sorted(int(i) for i in np.random.default_rng(0).choice(1000, size=60, replace=False))
+    assert sample_indices(1000, None, 0, size=60) == todays_60
+    grown = sample_indices(1000, None, 0, size=500)
+    assert len(set(grown)) == 500 and grown == sorted(grown)
+    assert set(todays_60) <= set(sample_indices(1000, None, 0, size=120)) <= set(grown)
+    assert set(sample_indices(1000, None, 1, size=500)) != set(grown)
+    assert sample_indices(10, None, 3, size=50) == list(range(10))
+
+
+def test_kept_records_are_read_back_for_their_tag_only(tmp_path):
+    records = [record(3, "failed", seconds=0.3635602360000121), record(7, "successful")]
+    keep_reusable(tmp_path, "A", "shard0-of-1", records)
+    assert read_reusable(tmp_path, "A") == {3: records[0], 7: records[1]}  # exactly, floats included
+    assert all(type(v) in (int, float, str) for v in read_reusable(tmp_path, "A")[3].values())
+    assert read_reusable(tmp_path, "B") == {} and read_reusable(None, "A") == {}
+    keep_reusable(tmp_path, "B", "shard0-of-1", records[:1])  # another model: A's records can never be reused
+    assert read_reusable(tmp_path, "A") == {} and list(read_reusable(tmp_path, "B")) == [3]
+
+
 def test_shards_partition_the_rows():
     for n, shards in [(0, 1), (7, 1), (10, 3), (5, 8)]:
         parts = [shard_indices(n, shards, i) for i in range(shards)]
@@ -75,7 +98,6 @@ def test_adversarial_training_sample_is_seeded_and_in_file_order():
     assert len(sample) == 250 and sample == sorted(set(sample)) and sample == sample_indices(1000, 0.25, 0)
     assert sample != sample_indices(1000, 0.25, seed=1)
     assert sample_indices(10, 1.0, 3) == list(range(10))
-    assert sample_indices(100, None, 3, size=30) == sample_indices(100, 0.3, 3)
     assert sample_indices(10, None, 3, size=50) == list(range(10))
     with pytest.raises(AmdaError, match="adv_train.fraction"):
         sample_indices(10, 0.0, 0)
@@ -275,6 +297,18 @@ def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, exa
     assert json.loads(checkpoint.read_text().splitlines()[0]) == {"checkpoint_tag": "B", "seed": 0}
 
 
+def test_a_grown_sample_attacks_only_the_rows_not_kept(pwws, examples):
+    texts, labels, idxs = examples
+    first = attack_examples(pwws, texts[:3], labels[:3], idxs[:3])
+    kept = {r["idx"]: r for r in first}
+    kept[idxs[2]] = {**kept[idxs[2]], "original_text": "another sentence"}  # not the same row: redone
+    grown = attack_examples(pwws, texts, labels, idxs, reuse=kept)
+    fresh = attack_examples(pwws, texts, labels, idxs)
+    assert without_seconds(grown) == without_seconds(fresh)
+    assert [r["seconds"] for r in grown[:2]] == [r["seconds"] for r in first[:2]]  # reused, not recomputed
+    assert grown[2]["seconds"] != first[2]["seconds"]
+
+
 def test_static_accuracy_of_the_victim_on_its_own_successes_is_zero(pwws, minilm, examples, tmp_path):
     texts, labels, idxs = examples
     records = attack_examples(pwws, texts, labels, idxs)
@@ -368,3 +402,22 @@ def test_shard_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, nltk
     assert resumed.drop(columns="seconds").equals(clean.drop(columns="seconds"))
     assert resumed["seconds"].tolist()[: len(before_kill)] == [r["seconds"] for r in before_kill]
     assert not killed_ckpt.exists()
+
+
+@pytest.mark.slow
+def test_raising_the_sample_size_attacks_only_the_new_rows(tmp_path, nltk_data, request):
+    model_dir = victim_model_dir(request.config.cache.mkdir("amda_attack"))
+    data, reuse = tmp_path / "test.parquet", tmp_path / "reuse"
+    sst2("test", 20).to_parquet(data)
+
+    def run(size):
+        out = tmp_path / f"size{size}.parquet"
+        command = shard_command(model_dir, data, nltk_data, tmp_path / f"ckpt{size}.jsonl", out)
+        command = command[: command.index("--fraction")] + ["--sample-size", str(size), "--reuse-dir", str(reuse)]
+        log = subprocess.run(command, check=True, capture_output=True, text=True).stderr
+        return pd.read_parquet(out), log
+
+    small, _ = run(2)
+    grown, log = run(4)
+    assert grown["idx"].tolist() == sample_indices(20, None, 0, size=4) and "(2 kept from earlier runs)" in log
+    assert grown["seconds"].tolist()[:2] == small["seconds"].tolist()  # the first two rows were not attacked again

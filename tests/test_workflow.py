@@ -27,7 +27,7 @@ def test_default_dry_run_of_everything(workflow):
     result = snakemake(workflow, "-n")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
-    assert {"table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison"} <= set(counts)
+    assert {"table1", "table2", "table3", "table4", "figure2", "figure3", "paper_comparison", "claims"} <= set(counts)
     assert counts["static_eval"] == 2 * 3  # victim + 2 re-seeded base models, 2 attacks
 
 
@@ -185,3 +185,35 @@ def test_finished_checkpoints_leave_no_empty_folders(tmp_path):
     loose.write_text("{}\n")
     remove_with_empty_parents(loose)
     assert not loose.exists() and loose.parent.is_dir()  # no `checkpoints` folder above: nothing else goes
+
+
+def _outputs_made(workflow, *args):
+    """Stand-ins for every output a dry run plans (folders for `directory()` outputs), marked up to date."""
+    result = snakemake(workflow, "-n", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("    output: "):
+            for out in line.split(": ", 1)[1].split(", "):
+                path = workflow / out
+                if out.endswith("/model") or "counterfitted" in out:
+                    path.mkdir(parents=True, exist_ok=True)
+                else:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+    touched = snakemake(workflow, "--touch", "--cores", "1", *args)
+    assert touched.returncode == 0, touched.stderr[-3000:]
+
+
+def test_adding_a_seed_plans_only_the_new_seeds_models_and_attacks(workflow):
+    _outputs_made(workflow, "results/table2.csv", "--configfile", "configs/tiny.yaml")
+    tiny = (workflow / "configs" / "tiny.yaml").read_text()
+    assert "\nseeds: [42]\n" in tiny
+    (workflow / "seeds.yaml").write_text(tiny.replace("\nseeds: [42]\n", "\nseeds: [42, 43]\n"))
+    # -R table2: the stand-ins carry no provenance, so the table's new inputs are asked for explicitly
+    result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "seeds.yaml", "-R", "table2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    counts = job_counts(out)
+    assert counts["train_model"] == 4 and counts["attack_shard"] == 2 * 4  # the seed-43 models, two shards each
+    planned = [line for line in out.splitlines() if line.strip().startswith("wildcards:")]
+    assert planned and not [line for line in planned if "seed=42" in line]  # nothing of seed 42 is redone

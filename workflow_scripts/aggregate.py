@@ -10,6 +10,7 @@ missing one is an error that names the model and attack.
 import argparse
 
 from amda.aggregate import Summaries
+from amda.claims import read_claims
 from amda.cli import run_main
 from amda.figures import plot_sweep, sweep_frame, swept_values
 from amda.io import write_text_atomic
@@ -47,8 +48,9 @@ def run_method_table(args):
     title, mark_gain = METHOD_TABLES[args.command]
     summaries = Summaries.load(args.command, tae=args.tae, metrics=args.metrics)
     grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
-    frame = method_frame(summaries, *grid, mark_gain)
-    _write_table(frame, method_markdown(frame, title, mark_gain), args)
+    claims = read_claims(args.claims) if args.claims else None
+    frame = method_frame(summaries, *grid, mark_gain, claims=claims)
+    _write_table(frame, method_markdown(frame, title, mark_gain, claims=claims), args)
 
 
 def run_sweep(args):
@@ -76,7 +78,8 @@ def run_sweep(args):
 
 def run_paper_comparison(args):
     paper = load_paper_results(args.paper_results or default_paper_results())
-    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables)), args.out_md)
+    claims = read_claims(args.claims) if args.claims else None
+    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables), claims=claims), args.out_md)
 
 
 def _inputs(parser, sae=False):
@@ -108,6 +111,7 @@ def build_parser():
         table = commands.add_parser(name, help="methods × attacks")
         _inputs(table)
         _grid_flags(table, "datasets", "models", "methods", "attacks", "seeds")
+        table.add_argument("--claims", help="results/claims.csv: the mark and the footer's n and detectable difference")
         table.add_argument("--out-csv", required=True)
         table.add_argument("--out-md", required=True)
         table.set_defaults(run=run_method_table)
@@ -136,6 +140,7 @@ def build_parser():
         help="our table1/table2/table3 CSVs (each names itself in its `table` column)",
     )
     comparison.add_argument("--paper-results", help="default: the paper_results.csv shipped in amda/data")
+    comparison.add_argument("--claims", help="results/claims.csv: claim (2) decided by its paired intervals")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)
     return parser

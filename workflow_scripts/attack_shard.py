@@ -8,7 +8,9 @@ By hand:
       --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
 
 With --fraction (the adversarial training set) or --sample-size (evaluation.attack_size) the rows
-attacked are a seeded sample of the split; the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
+attacked are a seeded sample of the split; the shard is then taken of that sample. A --sample-size
+sample is nested (a larger size holds a smaller one's rows); with --reuse-dir, finished records are
+kept there and a later run of the same model, data and attack attacks only the rows not yet kept. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
 
@@ -55,6 +57,7 @@ def main(argv=None):
     ap.add_argument("--sample-size", type=int, help="attack a seeded sample of this many rows (instead of --fraction)")
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the --fraction sample")
     ap.add_argument("--checkpoint", required=True, help="per-example checkpoint (jsonl), kept outside --out")
+    ap.add_argument("--reuse-dir", help="folder keeping finished records of this model and attack for larger samples")
     ap.add_argument("--out", required=True, help="shard records (parquet)")
     ap.add_argument("--threads", type=int, default=1, help="torch / USE CPU threads")
     args = ap.parse_args(argv)
@@ -85,8 +88,11 @@ def main(argv=None):
     inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
     settings = {"max_length": args.max_length, "batch_size": args.batch_size}
     tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
+    reuse_tag = runner.shard_fingerprint(inputs, [], attack, settings)  # the rows left out: any sample
+    reuse = runner.read_reusable(args.reuse_dir, reuse_tag)
     print(
-        f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}",
+        f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}"
+        f" ({len(set(idxs) & set(reuse))} kept from earlier runs)",
         file=sys.stderr,
         flush=True,
     )
@@ -97,8 +103,11 @@ def main(argv=None):
         idxs,
         checkpoint_path=args.checkpoint,
         checkpoint_tag=tag,
+        reuse=reuse,
     )
     write_parquet_atomic(runner.records_frame(records), args.out)
+    if args.reuse_dir:
+        runner.keep_reusable(args.reuse_dir, reuse_tag, f"shard{args.shard}-of-{args.shards}", records)
     remove_with_empty_parents(args.checkpoint)
     counts = runner.summarize(records)["counts"]
     print(f"{args.attack}: wrote {args.out} ({counts})", file=sys.stderr)

@@ -157,6 +157,10 @@ class Summaries:
             )
         return values[0]
 
+    def tae_runs(self):
+        """The (run, attack) pairs the TAE summaries describe."""
+        return list(self._tae)
+
     def has_sae(self, run, attack):
         return (run, attack) in self._sae
 

@@ -1,8 +1,11 @@
 """Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
 
 Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
-(hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
-The CSV also gives the number of adversarial examples each point trained on.
+(hp `alpha-<x>`). Points are means over seeds; error bars are 95% bootstrap intervals over the attacked
+sentences (and seeds together when several) for accuracy under attack, ± one sample sd for clean accuracy
+(n ≥ 2). Each point is also compared sentence by sentence with the largest swept value (the paper's
+setting: all adversarial data; the largest α): `vs_ref_*` columns and a verdict (`amda.stats`) on whether
+the reference is the more robust. The CSV also gives the number of adversarial examples each point trained on.
 """
 
 import matplotlib
@@ -11,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import pandas as pd  # noqa: E402
 
+from amda import stats  # noqa: E402
 from amda.aggregate import (  # noqa: E402
     DATASET_NAMES,
     MODEL_NAMES,
@@ -21,6 +25,7 @@ from amda.aggregate import (  # noqa: E402
     stat_columns,
     trained_run,
 )
+from amda.claims import records_of  # noqa: E402
 from amda.errors import AmdaError  # noqa: E402
 from amda.io import write_atomic  # noqa: E402
 from amda.naming import ATTACK_NAMES, DEFAULT_HP, METHOD_NAMES, format_hp, parse_hp  # noqa: E402
@@ -61,7 +66,59 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
                     "num_adversarial_mean": used.mean,
                 }
             )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return _with_intervals(frame, summaries, hp_key, dataset, model, attack, seeds)
+
+
+def _outcomes(summaries, dataset, model, method, attack, hp, seeds):
+    return [
+        stats.outcomes(records_of(summaries.tae(trained_run(dataset, model, method, attack, s, hp=hp), attack)))
+        for s in seeds
+    ]
+
+
+def _with_intervals(frame, summaries, hp_key, dataset, model, attack, seeds):
+    """95% bootstrap interval of each point's accuracy under attack, and its paired difference from the
+    largest swept value of the same method with the verdict that the reference is the more robust."""
+    columns = {
+        k: []
+        for k in (
+            "sentences",
+            "accuracy_under_attack_low",
+            "accuracy_under_attack_high",
+            "vs_ref_diff",
+            "vs_ref_low",
+            "vs_ref_high",
+            "vs_ref_mdd",
+            "verdict",
+        )
+    }
+    for _, row in frame.iterrows():
+        block = frame[frame["method"] == row["method"]]
+        ref = block.loc[block[hp_key].idxmax()]
+        point = _outcomes(summaries, dataset, model, row["method"], attack, row["hp"], seeds)
+        common = sorted(set.intersection(*(set(o) for o in point)))
+        low, high = stats.bootstrap_interval([[o[i] for i in common] for o in point])
+        columns["sentences"].append(len(common))
+        columns["accuracy_under_attack_low"].append(round(100 * low, 2))
+        columns["accuracy_under_attack_high"].append(round(100 * high, 2))
+        if row["hp"] == ref["hp"]:
+            for key in ("vs_ref_diff", "vs_ref_low", "vs_ref_high", "vs_ref_mdd"):
+                columns[key].append(float("nan"))
+            columns["verdict"].append("reference")
+            continue
+        reference = _outcomes(summaries, dataset, model, row["method"], attack, ref["hp"], seeds)
+        pairs = []
+        for r, p in zip(reference, point):
+            both = sorted(set(r) & set(p))
+            pairs.append(([r[i] for i in both], [p[i] for i in both]))
+        result = stats.paired_comparison(pairs)
+        columns["vs_ref_diff"].append(round(result.diff, 2))
+        columns["vs_ref_low"].append(round(result.low, 2))
+        columns["vs_ref_high"].append(round(result.high, 2))
+        columns["vs_ref_mdd"].append(round(result.mdd, 2))
+        columns["verdict"].append(result.verdict(1))
+    return frame.assign(**columns)
 
 
 def swept_values(summaries, hp_key):
@@ -77,6 +134,15 @@ def swept_values(summaries, hp_key):
     return sorted(values)
 
 
+def _error_bars(block, prefix):
+    """The 95% interval (asymmetric) where the frame has one, else ± one sd; None when neither is known."""
+    mean = block[f"{prefix}_mean"]
+    if f"{prefix}_low" in block:
+        return [(mean - block[f"{prefix}_low"]).to_numpy(), (block[f"{prefix}_high"] - mean).to_numpy()]
+    std = block[f"{prefix}_std"]
+    return None if std.isna().all() else std
+
+
 def plot_sweep(frame, hp_key, path):
     """Write the sweep as a PNG (atomically): solid lines under attack, dashed lines clean."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=150)
@@ -84,11 +150,10 @@ def plot_sweep(frame, hp_key, path):
         block = block.sort_values(hp_key)
         name = display(METHOD_NAMES, method)
         for prefix, style, label in LINES:
-            errors = block[f"{prefix}_std"]
             ax.errorbar(
                 block[hp_key],
                 block[f"{prefix}_mean"],
-                yerr=None if errors.isna().all() else errors,
+                yerr=_error_bars(block, prefix),
                 fmt=style,
                 capsize=3,
                 label=f"{name}, {label}",
@@ -102,7 +167,8 @@ def plot_sweep(frame, hp_key, path):
     n = int(first["n"])
     ax.set_title(
         f"{display(DATASET_NAMES, first['dataset'])}, {display(MODEL_NAMES, first['model'])}, "
-        f"{display(ATTACK_NAMES, first['attack'])} (n={n})",
+        f"{display(ATTACK_NAMES, first['attack'])} (n={n} seed{'s' if n > 1 else ''}"
+        + (f" × {int(frame['sentences'].min())} sentences; bars: 95% CI)" if "sentences" in frame else ")"),
         fontsize=10,
     )
     ax.set_xlabel(AXIS_LABELS[hp_key])

@@ -21,7 +21,10 @@ PAPER_COLUMNS = ["table", "dataset", "model", "method", "attack", "metric", "val
 MODEL_PAIRING = {"minilm": "bert", "mpnet": "roberta"}
 PAPER_MODEL_NAMES = {"bert": "BERT-base-uncased", "roberta": "RoBERTa-base"}
 CLEAN_COST_POINTS = 2.0
-HOLDS, FAILS = "holds", "does not hold"
+# Without a paired interval a difference of means decides nothing (amda.stats): the strongest word is
+# "inconclusive", with the way the means point. Claim (2) is decided from results/claims.csv when given.
+HOLDS = "inconclusive (no interval; the means point the paper's way)"
+FAILS = "inconclusive (no interval; the means point the other way)"
 
 COMPARED_TABLES = ("table1", "table2", "table3")
 TABLE1_COLUMNS = [
@@ -244,7 +247,33 @@ def _pairing(model):
     return f"{display(MODEL_NAMES, model)} ↔ {PAPER_MODEL_NAMES.get(paper_model, 'no counterpart')}"
 
 
-def comparison_markdown(paper, table1=None, table2=None, table3=None):
+def claim_amda_beats_paired(claims):
+    """(2) from the paired intervals: holds when AMDA beats both ADA and its mixup alone, contradicted
+    when either interval excludes 0 the other way, inconclusive otherwise."""
+    claim = "(2) AMDA beats ADA and mixup alone under TAE"
+    verdicts = []
+    for (dataset, model, attack, amda), rows in claims[claims["a"].isin(list(AMDA_VS_MIXUP))].groupby(
+        ["dataset", "model", "attack", "a"], sort=False
+    ):
+        rows = rows[rows["b"].isin(["ada", AMDA_VS_MIXUP[amda]])]
+        evidence = "; ".join(
+            f"{display(METHOD_NAMES, r.a)} − {display(METHOD_NAMES, r.b)} {r.diff:+.1f} [{r.low:+.1f}, {r.high:+.1f}] "
+            f"(n = {r.sentences} × {len(str(r.seeds).split(';'))} seeds, detectable {r.mdd:.1f})"
+            for r in rows.itertuples()
+        )
+        found = set(rows["verdict"])
+        if len(rows) == 2 and found == {"holds"}:
+            verdict = "holds"
+        elif "contradicted" in found:
+            verdict = "contradicted"
+        else:
+            verdict = "inconclusive"
+        where = _where({"dataset": dataset, "model": model, "attack": attack})
+        verdicts.append(Verdict(claim, where, evidence, verdict))
+    return verdicts
+
+
+def comparison_markdown(paper, table1=None, table2=None, table3=None, claims=None):
     """The whole `paper_comparison.md`: header, claim verdicts, then each table beside the paper's."""
     if table1 is None and table2 is None and table3 is None:
         raise AmdaError(f"paper-comparison: none of {', '.join(COMPARED_TABLES)} was given")
@@ -253,15 +282,18 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None):
         verdicts += claim_sae_overstates(table1)
     for frame in (table2, table3):
         if frame is not None:
-            verdicts += claim_amda_beats(frame) + claim_clean_cost(frame)
+            verdicts += (claim_amda_beats(frame) if claims is None else []) + claim_clean_cost(frame)
+    if claims is not None:
+        verdicts += claim_amda_beats_paired(claims)
     parts = [
         _header(paper),
         "## Claims at this scale\n",
         markdown_table(
-            ["Claim", "Where", "Our numbers (means)", "Verdict"],
+            ["Claim", "Where", "Our numbers", "Verdict"],
             [[v.claim, v.where, v.evidence, v.verdict] for v in verdicts],
         ),
-        "Verdicts compare means over seeds; they do not test significance (see each table's n and sd).\n",
+        "Verdicts: **holds** / **contradicted** when the 95% paired interval of the difference excludes 0 "
+        "(results/claims.md), **inconclusive** when it covers 0 or when only means are available.\n",
     ]
     if table1 is not None:
         parts.append(_table1_section(table1, paper))

@@ -17,11 +17,12 @@ from amda.aggregate import (
     stat_columns,
     trained_run,
 )
+from amda.claims import block_footer, claim_row
 from amda.errors import AmdaError
 from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES, victim
 
 GAIN_MARK = "†"
-SPREAD_UNKNOWN = "n=1: spread unknown"
+NOT_DECIDED = "not decided (no claims.csv row)"
 
 
 def _heading(dataset, model):
@@ -138,8 +139,9 @@ def _cell(row, prefix, digits=1):
 # --- Tables 2-4: methods × attacks ---------------------------------------------------------------
 
 
-def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain):
-    """One row per dataset × model × method × attack; `mark_gain` adds AMDA's gain over ADA and its verdict."""
+def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain, claims=None):
+    """One row per dataset × model × method × attack; `mark_gain` adds AMDA's paired gain over ADA and its
+    verdict from `claims` (the frame of results/claims.csv)."""
     rows = []
     for dataset in datasets:
         for model in models:
@@ -148,11 +150,13 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
                 for method in methods:
                     row = cells[method]["row"]
                     if mark_gain and method in AMDA_VS_MIXUP and "ada" in cells:
-                        row.update(_gain_columns(cells[method]["aua"], cells["ada"]["aua"]))
+                        row.update(_gain_columns(claim_row(claims, dataset, model, attack, method, "ada")))
                     rows.append(row)
     frame = pd.DataFrame(rows)
     if mark_gain and "gain_over_ada" not in frame:
-        frame["gain_over_ada"], frame["gain_exceeds_spread"] = float("nan"), None
+        frame["gain_over_ada"], frame["gain_low"], frame["gain_high"], frame["gain_verdict"] = (float("nan"),) * 3 + (
+            None,
+        )
     return frame
 
 
@@ -181,18 +185,24 @@ def _method_cell(summaries, dataset, model, method, attack, seeds):
     return {"row": row, "aua": aua}
 
 
-def gain_verdict(amda, ada):
-    """Whether AMDA's mean accuracy under attack beats ADA's by more than the sum of their seed stds."""
-    if min(amda.n, ada.n) < 2:
-        return SPREAD_UNKNOWN
-    return "yes" if amda.mean - ada.mean > amda.std + ada.std else "no"
+def _gain_columns(claim):
+    """AMDA − ADA paired over sentences (and seeds), its 95% interval and verdict, from results/claims.csv."""
+    if claim is None:
+        return {
+            "gain_over_ada": float("nan"),
+            "gain_low": float("nan"),
+            "gain_high": float("nan"),
+            "gain_verdict": NOT_DECIDED,
+        }
+    return {
+        "gain_over_ada": claim["diff"],
+        "gain_low": claim["low"],
+        "gain_high": claim["high"],
+        "gain_verdict": claim["verdict"],
+    }
 
 
-def _gain_columns(amda, ada):
-    return {"gain_over_ada": round(amda.mean - ada.mean, 4), "gain_exceeds_spread": gain_verdict(amda, ada)}
-
-
-def method_markdown(frame, title, mark_gain):
+def method_markdown(frame, title, mark_gain, claims=None):
     attacks = list(dict.fromkeys(frame["attack"]))
     header = ["Method"] + [display(ATTACK_NAMES, a) for a in attacks]
     parts = [
@@ -215,13 +225,14 @@ def method_markdown(frame, title, mark_gain):
             markdown_table(header, cost),
         ]
         if mark_gain:
-            parts.append(_gain_note(n))
+            parts.append(_gain_note())
+        parts.append(block_footer(claims, dataset, model) + "\n")
     return "\n".join(parts)
 
 
 def _main_cell(row, mark_gain):
     text = f"{_cell(row, 'clean_accuracy')} / {_cell(row, 'accuracy_under_attack')} ({_cell(row, 'modification_rate')})"
-    if mark_gain and row.get("gain_exceeds_spread") == "yes":
+    if mark_gain and row.get("gain_verdict") == "holds":
         text += f" {GAIN_MARK}"
     return text
 
@@ -233,13 +244,8 @@ def _cost_cell(row):
     )
 
 
-def _gain_note(n):
-    if n < 2:
-        return (
-            f"{GAIN_MARK}: not marked — {SPREAD_UNKNOWN}. With several seeds, {GAIN_MARK} marks an AMDA row "
-            "whose mean accuracy under attack exceeds ADA's by more than the sum of the two standard deviations.\n"
-        )
+def _gain_note():
     return (
-        f"{GAIN_MARK}: AMDA's mean accuracy under attack exceeds ADA's by more than the sum of the two "
-        "standard deviations over seeds.\n"
+        f"{GAIN_MARK}: AMDA's accuracy under attack exceeds ADA's, the 95% paired bootstrap interval of the "
+        "difference (over sentences, and seeds when several) excluding 0 (results/claims.md: **holds**).\n"
     )

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from amda.errors import AmdaError
+from amda.io import write_parquet_atomic
 
 RESULT_TYPES = ("successful", "failed", "skipped", "errored")
 RECORD_COLUMNS = (
@@ -39,6 +40,7 @@ RECORD_COLUMNS = (
     "seconds",
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
+NESTED_HEAD = 60  # evaluation.attack_size of every result made before samples were nested
 
 
 # ---------------------------------------------------------------- which rows
@@ -52,12 +54,24 @@ def shard_indices(n, shards, i):
     return list(range(start, stop))
 
 
+def sample_order(n, seed):
+    """Rows 0..n-1 in the order a growing sample takes them: first the rows of the 60-row sample made
+    before samples were nested (so results made then stay valid), then the rest in a seeded order."""
+    head = sorted(int(i) for i in np.random.default_rng(seed).choice(n, size=min(NESTED_HEAD, n), replace=False))
+    taken = set(head)
+    rest = [int(i) for i in np.random.default_rng([seed, 1]).permutation(n) if int(i) not in taken]
+    return head + rest
+
+
 def sample_indices(n, fraction, seed, size=None):
-    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in file order."""
+    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in file order.
+
+    A `size` sample is nested: it is the first `size` rows of `sample_order`, so a larger size
+    holds every row of a smaller one (and the rows attacked for it can be reused)."""
     if size is not None:
         if size < 1:
             raise AmdaError(f"evaluation.attack_size: expected a positive number of examples, got {size!r}")
-        size = min(int(size), n)
+        return sorted(sample_order(n, seed)[: min(int(size), n)])
     else:
         if not 0 < fraction <= 1:
             raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
@@ -211,12 +225,34 @@ def shard_fingerprint(paths, idxs, attack, settings):
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0):
+def read_reusable(folder, tag):
+    """{idx: record} kept in `folder` by earlier runs of the same model, data and attack (`tag`)."""
+    records = {}
+    for path in sorted(Path(folder).glob(f"{tag}-*.parquet")) if folder else []:
+        for record in read_records(path).to_dict("records"):
+            record = {k: v.item() if hasattr(v, "item") else v for k, v in record.items()}  # numpy -> Python
+            records[record["idx"]] = record
+    return records
+
+
+def keep_reusable(folder, tag, name, records):
+    """Keep a finished shard's records in `folder` for later, larger samples; drop those of other tags
+    (another model, data or attack: they can never be reused)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.parquet"):
+        if not stale.name.startswith(f"{tag}-"):
+            stale.unlink()
+    write_parquet_atomic(records_frame(records), folder / f"{tag}-{name}.parquet")
+
+
+def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0, reuse=None):
     """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order.
 
     With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
     with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
-    yet recorded.
+    yet recorded. `reuse` ({idx: record} of the same model, data and attack, `read_reusable`) gives
+    rows that are not attacked again when their text and label match.
     """
     texts, labels, idxs = list(texts), [int(y) for y in labels], [int(i) for i in idxs]
     if not len(texts) == len(labels) == len(idxs):
@@ -227,6 +263,11 @@ def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoin
     if checkpoint_path is not None:
         header = {"checkpoint_tag": checkpoint_tag, "seed": seed}
         done = _read_checkpoint(checkpoint_path, header, dict(zip(idxs, zip(texts, labels))))
+    for idx, text, label in zip(idxs, texts, labels):
+        kept = (reuse or {}).get(idx)
+        if idx not in done and kept is not None and (kept["original_text"], kept["label"]) == (text, label):
+            done[idx] = kept
+    if checkpoint_path is not None:
         sink = _open_checkpoint(checkpoint_path, header, done)
     try:
         for idx, text, label in zip(idxs, texts, labels):

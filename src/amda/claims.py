@@ -1,0 +1,201 @@
+"""The paper's comparisons, each decided sentence by sentence: `results/claims.csv` and its Markdown twin.
+
+Inputs are TAE summaries (`tae-<attack>.json`, which carry their run identity); the per-sentence
+records are the `tae-<attack>.parquet` beside each. For every dataset × model × attack the summaries
+cover, each comparison whose two methods are both present for the same seeds gets A − B in accuracy
+under attack, its 95% paired bootstrap interval, the exact McNemar p per seed, the smallest
+difference the data could detect and a verdict (`amda.stats`).
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from amda import stats
+from amda.aggregate import (
+    DATASET_NAMES,
+    MODEL_NAMES,
+    Summaries,
+    display,
+    markdown_table,
+    seeds_text,
+    trained_run,
+)
+from amda.attack.runner import read_records
+from amda.errors import AmdaError
+from amda.naming import ATTACK_NAMES, METHOD_NAMES
+
+# (claim, A, B, direction): the paper says A is more robust than B (+1). Table 4: iterative ADA is "far
+# worse" than one-shot, so one-shot is A.
+COMPARISONS = (
+    ("AMDA beats ADA", "amda_tmix", "ada", 1),
+    ("AMDA beats ADA", "amda_smix", "ada", 1),
+    ("AMDA beats its mixup alone", "amda_tmix", "tmix", 1),
+    ("AMDA beats its mixup alone", "amda_smix", "smix", 1),
+    ("ADA beats base", "ada", "base", 1),
+    ("mixup beats base", "tmix", "base", 1),
+    ("mixup beats base", "smix", "base", 1),
+    ("one-shot beats iterative", "ada", "ada_iter", 1),
+    ("one-shot beats iterative", "amda_tmix", "amda_tmix_iter", 1),
+    ("one-shot beats iterative", "amda_smix", "amda_smix_iter", 1),
+)
+COLUMNS = [
+    "claim",
+    "dataset",
+    "model",
+    "attack",
+    "a",
+    "b",
+    "direction",
+    "diff",
+    "low",
+    "high",
+    "sentences",
+    "seeds",
+    "discordance",
+    "mdd",
+    "mcnemar_p",
+    "verdict",
+]
+
+
+def records_of(summary):
+    """The per-sentence records beside a TAE summary (`tae-x.json` -> `tae-x.parquet`)."""
+    return read_records(Path(summary.path).with_suffix(".parquet"))
+
+
+def _seeds_by_group(summaries):
+    """{(dataset, model, attack, method): sorted seeds} of the default-hp models the summaries hold."""
+    groups = {}
+    for run, attack in summaries.tae_runs():
+        if run.hp == "default":
+            groups.setdefault((run.dataset, run.model, attack, run.method), set()).add(run.seed)
+    return {k: sorted(v) for k, v in groups.items()}
+
+
+def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
+    """One row per comparison the summaries allow (both methods, shared seeds)."""
+    groups = _seeds_by_group(summaries)
+    rows = []
+    for dataset, model, attack in sorted({k[:3] for k in groups}):
+        for claim, a, b, direction in COMPARISONS:
+            seeds = sorted(
+                set(groups.get((dataset, model, attack, a), ())) & set(groups.get((dataset, model, attack, b), ()))
+            )
+            if not seeds:
+                continue
+            pairs = []
+            for seed in seeds:
+                ra, rb = (
+                    records_of(summaries.tae(trained_run(dataset, model, m, attack, seed), attack)) for m in (a, b)
+                )
+                pairs.append(stats.paired_arrays(ra, rb, f"{dataset}/{model}/{attack} {a} vs {b} seed {seed}"))
+            result = stats.paired_comparison(pairs, reps=reps)
+            rows.append(
+                {
+                    "claim": claim,
+                    "dataset": dataset,
+                    "model": model,
+                    "attack": attack,
+                    "a": a,
+                    "b": b,
+                    "direction": direction,
+                    "diff": round(result.diff, 2),
+                    "low": round(result.low, 2),
+                    "high": round(result.high, 2),
+                    "sentences": result.sentences,
+                    "seeds": seeds_text(seeds),
+                    "discordance": round(result.discordance, 4),
+                    "mdd": round(result.mdd, 2),
+                    "mcnemar_p": ";".join(f"{p:.4g}" for p in result.mcnemar_p),
+                    "verdict": result.verdict(direction),
+                }
+            )
+    if not rows:
+        raise AmdaError(f"{summaries.table}: no comparison has both of its methods among the TAE summaries")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def claims_markdown(frame):
+    header = ["Claim", "Where", "A − B (95% CI), points", "n", "McNemar p per seed", "detectable", "Verdict"]
+    rows = []
+    for _, r in frame.iterrows():
+        where = (
+            f"{display(DATASET_NAMES, r['dataset'])}, {display(MODEL_NAMES, r['model'])}, "
+            f"{display(ATTACK_NAMES, r['attack'])}"
+        )
+        pair = f"{display(METHOD_NAMES, r['a'])} − {display(METHOD_NAMES, r['b'])}"
+        seeds = str(r["seeds"]).split(";")
+        rows.append(
+            [
+                r["claim"],
+                where,
+                f"{pair}: {r['diff']:+.1f} [{r['low']:+.1f}, {r['high']:+.1f}]",
+                f"{r['sentences']} × {len(seeds)} seed{'s' if len(seeds) > 1 else ''}",
+                str(r["mcnemar_p"]).replace(";", ", "),
+                "—" if pd.isna(r["mdd"]) else f"{r['mdd']:.1f}",
+                f"**{r['verdict']}**",
+            ]
+        )
+    return (
+        "# The paper's claims, decided sentence by sentence\n\n"
+        "A − B: difference in accuracy under attack (TAE), points, with its 95% paired bootstrap interval "
+        "(over sentences; over seeds and sentences together when there are several seeds). "
+        "**holds**: the interval excludes 0 in the paper's direction; **contradicted**: it excludes 0 the "
+        "other way; **inconclusive**: it covers 0. detectable: the smallest difference (points) these pairs "
+        f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance).\n\n"
+        + markdown_table(header, rows)
+    )
+
+
+def load(tae_paths):
+    return Summaries.load("claims", tae=tae_paths)
+
+
+def read_claims(path):
+    """The frame of a results/claims.csv; AmdaError naming the file when it is missing or lacks columns."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise AmdaError(f"claims file {path} does not exist") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise AmdaError(f"claims file {path} lacks column(s) {', '.join(missing)}")
+    return frame
+
+
+def merge_parts(paths):
+    """The rows of several tables' claims files, each comparison once."""
+    frame = pd.concat([read_claims(p) for p in paths], ignore_index=True)
+    return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b"]).reset_index(drop=True)
+
+
+def claim_row(claims, dataset, model, attack, a, b):
+    """The claims row of A vs B (a dict), or None when `claims` is None or holds no such row."""
+    if claims is None:
+        return None
+    hit = claims[
+        (claims["dataset"] == dataset)
+        & (claims["model"] == model)
+        & (claims["attack"] == attack)
+        & (claims["a"] == a)
+        & (claims["b"] == b)
+    ]
+    return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def block_footer(claims, dataset, model):
+    """The footer of a table block: n (sentences, seeds) and the detectable differences of its comparisons."""
+    rows = None if claims is None else claims[(claims["dataset"] == dataset) & (claims["model"] == model)]
+    if rows is None or not len(rows):
+        return "n and the smallest detectable difference: not computed (no results/claims.csv rows for this block)."
+    sentences = sorted(set(rows["sentences"].astype(int)))
+    seeds = sorted({len(str(s).split(";")) for s in rows["seeds"]})
+    mdd = rows["mdd"].dropna()
+    detect = f"{mdd.min():.1f}–{mdd.max():.1f} points" if len(mdd) else "not estimable (no discordant pair)"
+    return (
+        f"n = {'–'.join(map(str, sentences[:: max(1, len(sentences) - 1)]))} attacked sentences × "
+        f"{'–'.join(map(str, seeds[:: max(1, len(seeds) - 1)]))} seed(s); smallest difference detectable with 80% "
+        f"power: {detect} across the comparisons of results/claims.md ({stats.POWER_FORMULA}, at each one's "
+        "observed discordance)."
+    )

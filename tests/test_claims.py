@@ -1,0 +1,82 @@
+"""Claims stage: the paper's comparisons from per-sentence attack records (no models)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from amda.attack.runner import records_frame, summarize
+from amda.errors import AmdaError
+from amda.naming import RunId
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow_scripts"))
+import claims as stage  # noqa: E402  (the stage script, imported to call its main())
+
+
+def write_tae(root, method, seed, held, n=100, attack="pwws"):
+    """tae-<attack>.parquet and .json of a model that withstands the attack on sentences 0..held-1."""
+    run = RunId("sst2", "minilm", method, "clean" if method == "base" else attack, "default", seed)
+    results = ["failed"] * held + ["successful"] * (n - held)
+    records = records_frame(
+        {
+            "idx": i,
+            "original_text": f"s{i}",
+            "perturbed_text": "",
+            "label": 1,
+            "pred_before": 1,
+            "pred_after": 0,
+            "result": r,
+            "error": "",
+            "queries": 1,
+            "words_changed": 1,
+            "num_words": 5,
+            "modification_rate": 0.2,
+            "seconds": 0.1,
+        }
+        for i, r in enumerate(results)
+    )
+    path = root / run.tae(attack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records.to_parquet(path.with_suffix(".parquet"))
+    path.write_text(json.dumps({**run.as_dict(), "attack": attack, **summarize(records)}))
+    return str(path)
+
+
+def run_stage(tmp_path, tae):
+    out = tmp_path / "claims.csv"
+    stage.main(["--tae", *tae, "--reps", "2000", "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
+    return pd.read_csv(out), (tmp_path / "claims.md").read_text()
+
+
+def test_claims_pair_sentences_over_seeds_and_give_verdicts(tmp_path):
+    tae = [write_tae(tmp_path, "ada", s, 10) for s in (42, 43, 44)]
+    tae += [write_tae(tmp_path, "amda_tmix", s, 30) for s in (42, 43, 44)]  # +20 points on every seed
+    tae += [write_tae(tmp_path, "base", s, 40) for s in (42, 43, 44)]  # ADA 30 points below base
+    frame, md = run_stage(tmp_path, tae)
+    by_pair = {(r.a, r.b): r for r in frame.itertuples()}
+    assert set(by_pair) == {("amda_tmix", "ada"), ("ada", "base")}
+    amda = by_pair[("amda_tmix", "ada")]
+    assert (amda.diff, amda.sentences, amda.seeds, amda.verdict) == (20.0, 100, "42;43;44", "holds")
+    assert 10 < amda.low < 20 < amda.high < 30
+    assert amda.mcnemar_p.split(";") == [f"{2 * 0.5**20:.4g}"] * 3  # 20 discordant pairs, all one way
+    assert by_pair[("ada", "base")].verdict == "contradicted"
+    assert "**holds**" in md and "**contradicted**" in md and "100 × 3 seeds" in md
+
+
+def test_a_missing_record_file_is_named(tmp_path):
+    tae = [write_tae(tmp_path, "ada", 42, 10), write_tae(tmp_path, "amda_tmix", 42, 30)]
+    Path(tae[1]).with_suffix(".parquet").unlink()
+    with pytest.raises(AmdaError, match="tae-pwws.parquet"):
+        run_stage(tmp_path, tae)
+
+
+def test_parts_of_several_tables_merge_into_one_row_per_comparison(tmp_path):
+    tae = [write_tae(tmp_path, "ada", 42, 10), write_tae(tmp_path, "amda_tmix", 42, 30)]
+    part = tmp_path / "part.csv"
+    stage.main(["--tae", *tae, "--reps", "200", "--out-csv", str(part)])
+    out = tmp_path / "claims.csv"
+    stage.main(["--parts", str(part), str(part), "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
+    assert len(pd.read_csv(out)) == 1 and "AMDA-TMix − ADA: +20.0" in (tmp_path / "claims.md").read_text()
