@@ -212,7 +212,9 @@ ATTACK_CODE = (
     "inference.py",
 )
 TABLES = config["tables"]
-AGG_CODE = stage_code("aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/paper_results.csv")
+AGG_CODE = stage_code(
+    "aggregate.py", "aggregate.py", "tables.py", "figures.py", "paper.py", "data/published_results.csv"
+)
 
 
 def tokenizer_args(dataset):

@@ -27,6 +27,7 @@ from amda.paper import (
     claim_sae_overstates,
     default_paper_results,
     load_paper_results,
+    paper_number,
 )
 from amda.tables import SPREAD_UNKNOWN, gain_verdict
 
@@ -599,7 +600,8 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     paper = tmp_path / "paper.csv"
     paper.write_text(
         "table,dataset,model,method,attack,metric,value,source_note\n"
-        "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n"
+        "table2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n"
+        "table2,sst2,bert,amda_tmix,pwws,accuracy_under_attack,20.0,test fixture (not the paper)\n"
     )
     out = tmp_path / "paper_comparison.md"
     stage.main(
@@ -616,7 +618,7 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     )
     text = out.read_text()
     assert "MiniLM (ours) ↔ BERT-base-uncased (paper)" in text
-    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 | 16.0 | — |" in text
+    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 |" in text
     assert (
         "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | "
         "SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | holds |" in text
@@ -625,16 +627,26 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     assert "- test fixture (not the paper)" in text
 
 
-def test_the_shipped_paper_numbers_load_and_an_empty_record_is_said_plainly(tmp_path):
+def test_the_shipped_published_numbers_load_each_with_its_source(tmp_path):
     paper = load_paper_results(default_paper_results())
     assert list(paper.columns) == ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
+    assert len(paper) == 236
+    for table, note in zip(paper["table"], paper["source_note"]):
+        assert note.startswith("Si et al. 2021") and note.endswith(f"Table {table[-1]}")
+    # The worked example: AMDA-TMix minus ADA under PWWS on SST-2 with BERT.
+    amda, ada = (
+        paper_number(paper, 2, "sst2", "minilm", m, "pwws", "accuracy_under_attack") for m in ("amda_tmix", "ada")
+    )
+    assert round(amda - ada, 2) == 11.64
+    assert paper_number(paper, 1, "sst2", "minilm", "reseeded", "pwws", "sae_accuracy") == pytest.approx(
+        (44.98 + 45.63) / 2
+    )
     stage.main(table2_args(tmp_path))
     out = tmp_path / "paper_comparison.md"
     stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), "--out-md", str(out)])
     text = out.read_text()
-    if paper.empty:
-        assert "No published number is recorded" in text
-    assert "| — |" in text or not paper.empty
+    assert "Absolute levels are not comparable across attack implementations" in text
+    assert "| AMDA-TMix − ADA | +4.00 | +11.64 | yes |" in text
 
 
 def test_our_tables_are_identified_by_their_table_column(tmp_path):
@@ -646,8 +658,8 @@ def test_our_tables_are_identified_by_their_table_column(tmp_path):
         stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), str(copy), "--out-md", out])
     stage.main(table2_args(tmp_path))
     other = tmp_path / "other.csv"
-    pd.read_csv(tmp_path / "table2.csv").assign(table="table4").to_csv(other, index=False)
-    with pytest.raises(AmdaError, match="its table column must name one of table1, table2, table3, found table4"):
+    pd.read_csv(tmp_path / "table2.csv").assign(table="figure2").to_csv(other, index=False)
+    with pytest.raises(AmdaError, match="must name one of table1, table2, table3, table4, found figure2"):
         stage.main(["paper-comparison", "--tables", str(other), "--out-md", out])
 
 
