@@ -119,8 +119,16 @@ def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modificat
             "accuracy_under_attack": failed / 100,
             "attack_success_rate": successful / 90,
             "mean_modification_rate": modification_rate,
+            "openattack_modification_rate": modification_rate,
             "mean_queries": 50.0,
-            "counts": {"successful": successful, "failed": failed, "skipped": 10, "errored": 0},
+            "counts": {
+                "successful": successful,
+                "failed": failed,
+                "skipped": 10,
+                "errored": 0,
+                "capped": 0,
+                "no_words": 0,
+            },
         },
     }
     for kind, path in paths.items():
@@ -258,51 +266,21 @@ def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
     assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]
     victim, seed43, seed44, mean = (frame.iloc[i] for i in range(4))
     assert (victim["clean_accuracy_mean"], victim["tae_accuracy_mean"]) == approx((91.0, 10.0))
-    assert pd.isna(victim["sae_accuracy_mean"])  # not computed for the victim: shown as '—'
+    assert victim["sae_accuracy_mean"] == victim["tae_accuracy_mean"]  # the paper's SAE: equal by construction
+    assert victim["sae_successful_only_accuracy_mean"] == 0.0
+    assert seed43["sae_successful_only_accuracy_mean"] == approx(45.0)
     assert (seed43["tae_accuracy_mean"], seed43["sae_accuracy_mean"]) == approx((14.0, 55.0))
     assert (seed44["tae_accuracy_mean"], seed44["sae_accuracy_mean"]) == approx((20.0, 65.0))
     assert mean["n"] == 2
     assert (mean["clean_accuracy_mean"], mean["clean_accuracy_std"]) == approx((90.5, 3 / math.sqrt(2)))
     assert (mean["tae_accuracy_mean"], mean["tae_accuracy_std"]) == approx((17.0, 6 / math.sqrt(2)))
     assert (mean["sae_accuracy_mean"], mean["sae_accuracy_std"]) == approx((60.0, 10 / math.sqrt(2)))
-    assert set(frame["static_set_size"]) == {80}
+    assert set(frame["static_set_size"]) == {100}
 
     markdown = (tmp_path / "table1.md").read_text()
     assert "| Model | Clean | PWWS: TAE | PWWS: SAE |" in markdown
-    assert "| Victim (seed 42) | 91.0 | 10.0 | — |" in markdown
+    assert "| Victim (seed 42) | 91.0 | 10.0 | 10.0 |" in markdown
     assert "| Re-seeded, mean ± sd over seeds 43, 44 (n=2) | 90.5 ± 2.1 | 17.0 ± 4.2 | 60.0 ± 7.1 |" in markdown
-
-
-def test_table1_from_files_alone_shows_the_victims_own_sae_when_given(tmp_path):
-    """The workflow passes the victim's SAE too (0 by construction) and no grid flags."""
-    record = json.loads(Path(fixture_files("sae-pwws.json")[0]).read_text())
-    record.update(seed=42, static_accuracy=0.0)
-    victim_sae = tmp_path / "sae-pwws.json"
-    victim_sae.write_text(json.dumps(record))
-    csv, md = tmp_path / "table1.csv", tmp_path / "table1.md"
-    stage.main(
-        [
-            "table1",
-            "--tae",
-            *fixture_files("tae-pwws.json"),
-            "--sae",
-            *fixture_files("sae-pwws.json"),
-            str(victim_sae),
-            "--metrics",
-            *fixture_files("metrics.json"),
-            "--victim-seed",
-            "42",
-            "--out-csv",
-            str(csv),
-            "--out-md",
-            str(md),
-        ]
-    )
-    frame = pd.read_csv(csv, dtype={"seeds": str})
-    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]  # re-seeds: every seed but the victim's
-    assert frame.iloc[0]["sae_accuracy_mean"] == 0.0
-    assert frame.iloc[3]["sae_accuracy_mean"] == approx(60.0)  # the victim is not in the re-seeded mean
-    assert "| Victim (seed 42) | 91.0 | 10.0 | 0.0 |" in md.read_text()
 
 
 def test_table1_rejects_static_sets_of_different_sizes(tmp_path):
@@ -336,7 +314,7 @@ def test_missing_metrics_and_sae_name_the_model(tmp_path):
     ):
         stage.main(table2_args(tmp_path, metrics=metrics))
     args = table1_args(tmp_path)
-    del args[args.index("--sae") + 2]  # drop seed 44's SAE
+    del args[args.index("--sae") + 3]  # drop seed 44's SAE
     with pytest.raises(
         AmdaError, match="table1: no SAE summary for sst2/minilm/base/clean/default seed 44 under attack pwws"
     ):
@@ -646,7 +624,7 @@ def test_the_shipped_published_numbers_load_each_with_its_source(tmp_path):
     stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), "--out-md", str(out)])
     text = out.read_text()
     assert "Absolute levels are not comparable across attack implementations" in text
-    assert "| AMDA-TMix − ADA | +4.00 | +11.64 | yes |" in text
+    assert "| AMDA-TMix − ADA | +11.00 | +11.64 | yes |" in text
 
 
 def test_our_tables_are_identified_by_their_table_column(tmp_path):

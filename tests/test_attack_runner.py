@@ -17,12 +17,14 @@ from amda.attack.runner import (
     RECORD_COLUMNS,
     attack_examples,
     merge_shards,
+    openattack_modification_rate,
     parse_json_object,
     records_frame,
     sample_indices,
     shard_indices,
     static_eval,
     summarize,
+    visible_text,
 )
 from amda.errors import AmdaError
 from amda.inference import predict_logits
@@ -49,6 +51,8 @@ def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
         "words_changed": 0,
         "num_words": 4,
         "modification_rate": rate,
+        "openattack_modification_rate": rate,
+        "truncated": False,
         "seconds": seconds,
     }
 
@@ -90,16 +94,27 @@ def test_summary_follows_the_documented_formulas():
         record(3, "failed", queries=40),
         record(4, "skipped", queries=1),
         record(5, "errored", queries=0),
+        record(6, "capped", queries=0),
+        record(7, "no_words", queries=0),
     ]
     summary = summarize(records)
-    assert summary["counts"] == {"successful": 3, "failed": 1, "skipped": 1, "errored": 1}
-    assert summary["n"] == 6
+    assert summary["counts"] == {
+        "successful": 3,
+        "failed": 1,
+        "skipped": 1,
+        "errored": 1,
+        "capped": 1,
+        "no_words": 1,
+    }
+    assert summary["n"] == 8
     assert summary["clean_accuracy"] == pytest.approx(4 / 5)
     assert summary["accuracy_under_attack"] == pytest.approx(1 / 5)
     assert summary["attack_success_rate"] == pytest.approx(3 / 4)
     assert summary["mean_modification_rate"] == pytest.approx(0.2)
     assert summary["mean_queries"] == pytest.approx(25.0)
-    assert summary["seconds"] == pytest.approx(6.0)
+    # The reference's rate averages over its successes, which include the already-misclassified (rate 0).
+    assert summary["openattack_modification_rate"] == pytest.approx((0.1 + 0.2 + 0.3 + 0.0) / 4)
+    assert summary["seconds"] == pytest.approx(8.0)
     empty = summarize([record(0, "errored")])
     assert empty["clean_accuracy"] is None and empty["attack_success_rate"] is None
 
@@ -275,14 +290,48 @@ def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, exa
     assert json.loads(checkpoint.read_text().splitlines()[0]) == {"checkpoint_tag": "B", "seed": 0}
 
 
-def test_static_accuracy_of_the_victim_on_its_own_successes_is_zero(pwws, minilm, examples, tmp_path):
+def test_the_victims_sae_equals_its_tae_and_its_successes_alone_score_zero(pwws, minilm, examples, tmp_path):
     texts, labels, idxs = examples
     records = attack_examples(pwws, texts, labels, idxs)
     tae = write_shard(tmp_path / "tae-pwws.parquet", records)
     successes = sum(r["result"] == "successful" for r in records)
-    assert static_eval(*minilm, tae, 64, 8) == {"n": successes, "static_accuracy": 0.0}
+    assert 0 < successes < len(records)
+    sae = static_eval(*minilm, tae, 64, 8)
+    assert sae["n"] == len(records) and sae["n_successful"] == successes
+    assert sae["static_accuracy"] == pytest.approx(summarize(records)["accuracy_under_attack"])
+    assert sae["static_accuracy_successful_only"] == 0.0
     none = write_shard(tmp_path / "none.parquet", [r for r in records if r["result"] != "successful"])
-    assert static_eval(*minilm, none, 64, 8) == {"n": 0, "static_accuracy": None}
+    assert static_eval(*minilm, none, 64, 8)["static_accuracy_successful_only"] is None
+
+
+def test_texts_without_words_are_recorded_apart_never_as_robust(pwws):
+    records = attack_examples(pwws, ["(", ")", "\U0001f600 !!", "\x07"], [1, 0, 1, 0], [0, 1, 2, 3])
+    assert [r["result"] for r in records] == ["no_words"] * 4
+    summary = summarize(records)
+    assert summary["counts"]["no_words"] == 4 and summary["accuracy_under_attack"] is None
+
+
+def test_an_attack_past_its_time_cap_is_counted_apart(pwws, examples):
+    texts, labels, idxs = examples
+    records = attack_examples(pwws, texts[:2], labels[:2], idxs[:2], max_seconds=0.001)
+    assert [r["result"] for r in records] == ["capped", "capped"]
+    assert records[0]["error"] == "time cap of 0.001 s reached"
+    assert summarize(records)["accuracy_under_attack"] is None
+
+
+def test_a_long_text_is_attacked_as_the_model_sees_it(minilm):
+    _, tokenizer = minilm
+    long = "a fine film . " * 5000
+    seen, cut = visible_text(tokenizer, long, 64)
+    assert cut and len(seen) < 300 and long.startswith(seen)
+    assert len(tokenizer(seen)["input_ids"]) == 64
+    assert visible_text(tokenizer, "a fine film .", 64) == ("a fine film .", False)
+
+
+def test_openattack_modification_rate_follows_the_reference():
+    # one substitution and one extra token over the shorter text's 4 tokens
+    assert openattack_modification_rate("A fine film .", "a good film . !") == pytest.approx(2 / 4)
+    assert openattack_modification_rate("", "") == 0.0
 
 
 def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examples):

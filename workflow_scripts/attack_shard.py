@@ -7,6 +7,8 @@ By hand:
       --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
       --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
 
+Each text is attacked as the model sees it (cut where tokenisation at --max-length ends; records flag it
+`truncated`), and each example's attack stops after attacks.<name>.max_seconds (recorded `capped`).
 With --fraction (the adversarial training set) or --sample-size (evaluation.attack_size) the rows
 attacked are a seeded sample of the split; the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
@@ -66,8 +68,10 @@ def main(argv=None):
 
     attack_cfg = runner.parse_json_object(args.attack_json, "--attack-json")
     activate(args.nltk_data)  # before anything imports TextAttack
-    from amda.attack.recipes import build_attack
+    from amda.attack.recipes import build_attack, optional_number
     from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    max_seconds = optional_number(attack_cfg, args.attack, "max_seconds", 1e-3, float("inf"))
 
     texts, labels = read_split(args.data)
     sampled = args.fraction is not None or args.sample_size is not None
@@ -83,20 +87,23 @@ def main(argv=None):
     resources = {"nltk_data": args.nltk_data, "embedding_dir": args.embedding_dir}
     attack = build_attack(args.attack, attack_cfg, wrapper, resources)
     inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
-    settings = {"max_length": args.max_length, "batch_size": args.batch_size}
+    settings = {"max_length": args.max_length, "batch_size": args.batch_size, "max_seconds": max_seconds}
     tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
     print(
         f"{args.attack}: shard {args.shard} of {args.shards}, {len(idxs)} rows of {args.data}",
         file=sys.stderr,
         flush=True,
     )
+    seen = [runner.visible_text(tokenizer, texts[i], args.max_length) for i in idxs]
     records = runner.attack_examples(
         attack,
-        [texts[i] for i in idxs],
+        [text for text, _ in seen],
         [labels[i] for i in idxs],
         idxs,
         checkpoint_path=args.checkpoint,
         checkpoint_tag=tag,
+        max_seconds=max_seconds,
+        truncated=[cut for _, cut in seen],
     )
     write_parquet_atomic(runner.records_frame(records), args.out)
     remove_with_empty_parents(args.checkpoint)

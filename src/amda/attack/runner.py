@@ -8,9 +8,11 @@ functions, after `amda.attack.offline.activate` (this module is importable witho
 
 import hashlib
 import json
+import math
 import os
 import random
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,9 +21,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from amda.data import has_words
 from amda.errors import AmdaError
 
-RESULT_TYPES = ("successful", "failed", "skipped", "errored")
+# `errored` (the attack raised), `capped` (it hit the per-example time or query cap) and `no_words` (the
+# text has no word to perturb) are counted apart: never a failed attack, never robust.
+RESULT_TYPES = ("successful", "failed", "skipped", "errored", "capped", "no_words")
+APART = ("errored", "capped", "no_words")
 RECORD_COLUMNS = (
     "idx",
     "original_text",
@@ -35,6 +41,8 @@ RECORD_COLUMNS = (
     "words_changed",
     "num_words",
     "modification_rate",
+    "openattack_modification_rate",
+    "truncated",
     "seconds",
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
@@ -49,6 +57,19 @@ def parse_json_object(text, what):
     if not isinstance(parsed, dict):
         raise AmdaError(f"{what}: expected a JSON object, got {type(parsed).__name__}")
     return parsed
+
+
+def visible_text(tokenizer, text, max_length):
+    """(the part of `text` the model sees at `max_length` tokens, whether it was cut): the attack works on
+    this part, so a 50,000-character text costs what a `max_length` one does."""
+    encoded = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    ends = [end for start, end in encoded["offset_mapping"] if end > start]
+    if not ends or len(text[ends[-1] :].strip()) == 0:
+        return text, False
+    full = tokenizer(text, truncation=False, add_special_tokens=True)["input_ids"]
+    if len(full) <= max_length:
+        return text, False
+    return text[: ends[-1]], True
 
 
 # ---------------------------------------------------------------- which rows
@@ -105,12 +126,29 @@ def result_type(result):
     )
 
 
+def _openattack_tokens(text):
+    from nltk.tokenize import TreebankWordTokenizer
+
+    return TreebankWordTokenizer().tokenize(text.lower())
+
+
+def openattack_modification_rate(original, perturbed):
+    """The reference's (OpenAttack v1 `Modification`) word-modification rate of one example: both texts
+    tokenised (lower-cased, as the reference lower-cases its data; NLTK Treebank tokens), then
+    (|len a - len b| + positions among the first min(len a, len b) whose tokens differ) / min(len a, len b)."""
+    a, b = _openattack_tokens(original), _openattack_tokens(perturbed)
+    shortest = min(len(a), len(b))
+    changed = abs(len(a) - len(b)) + sum(x != y for x, y in zip(a[:shortest], b[:shortest]))
+    return changed / shortest if shortest else 0.0
+
+
 def record_from_result(idx, text, label, result, seconds):
     """The per-example record (docs/ARCHITECTURE.md) of a TextAttack `AttackResult`."""
     original = result.original_result.attacked_text
     perturbed = result.perturbed_result.attacked_text
     num_words = len(original.words)
     words_changed = len(original.all_words_diff(perturbed))
+    kind = result_type(result)
     return {
         "idx": int(idx),
         "original_text": text,
@@ -118,18 +156,22 @@ def record_from_result(idx, text, label, result, seconds):
         "label": int(label),
         "pred_before": int(result.original_result.output),
         "pred_after": int(result.perturbed_result.output),
-        "result": result_type(result),
+        "result": kind,
         "error": "",
         "queries": int(result.num_queries),
         "words_changed": words_changed,
         "num_words": num_words,
         "modification_rate": words_changed / num_words if num_words else 0.0,
+        "openattack_modification_rate": (
+            openattack_modification_rate(text, perturbed.text) if kind == "successful" else 0.0
+        ),
+        "truncated": False,
         "seconds": seconds,
     }
 
 
-def errored_record(idx, text, label, error, seconds):
-    """The record of an example whose attack raised: kept, and never counted as a failed attack."""
+def apart_record(idx, text, label, result, error, seconds):
+    """The record of an example counted apart (APART): kept, and never counted as a failed attack."""
     return {
         "idx": int(idx),
         "original_text": text,
@@ -137,28 +179,60 @@ def errored_record(idx, text, label, error, seconds):
         "label": int(label),
         "pred_before": -1,
         "pred_after": -1,
-        "result": "errored",
-        "error": f"{type(error).__name__}: {error}",
+        "result": result,
+        "error": error,
         "queries": 0,
         "words_changed": 0,
         "num_words": 0,
         "modification_rate": 0.0,
+        "openattack_modification_rate": 0.0,
+        "truncated": False,
         "seconds": seconds,
     }
 
 
-def attack_one(attack, idx, text, label, seed=0):
-    """Attack one example from a clean state; an exception other than AmdaError becomes `errored`."""
+class ExampleTimeout(Exception):
+    """Raised inside an attack that ran past its per-example time cap."""
+
+
+def _on_alarm(signum, frame):
+    raise ExampleTimeout()
+
+
+def _query_budget(attack):
+    budget = getattr(getattr(attack, "goal_function", None), "query_budget", None)
+    return budget if budget is not None and math.isfinite(budget) else None
+
+
+def attack_one(attack, idx, text, label, seed=0, max_seconds=None):
+    """Attack one example from a clean state. A text without words is `no_words`; an attack past
+    `max_seconds` or stopped by the query budget is `capped`; any other exception (not AmdaError) is
+    `errored`: all three are recorded apart from the failed (robust) attacks."""
+    if isinstance(text, str) and not has_words(text):
+        return apart_record(idx, text, label, "no_words", "no word to perturb", 0.0)
     attack.clear_cache()
     _seed_example(seed, idx)
     start = time.perf_counter()
+    previous = signal.signal(signal.SIGALRM, _on_alarm) if max_seconds else None
+    if max_seconds:
+        signal.setitimer(signal.ITIMER_REAL, float(max_seconds))
     try:
         result = attack.attack(text, int(label))
     except AmdaError:
         raise
+    except ExampleTimeout:
+        return apart_record(idx, text, label, "capped", f"time cap of {max_seconds:g} s reached", max_seconds)
     except Exception as err:  # any failure of TextAttack or the model on this input
-        return errored_record(idx, text, label, err, time.perf_counter() - start)
-    return record_from_result(idx, text, label, result, time.perf_counter() - start)
+        return apart_record(idx, text, label, "errored", f"{type(err).__name__}: {err}", time.perf_counter() - start)
+    finally:
+        if max_seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    record = record_from_result(idx, text, label, result, time.perf_counter() - start)
+    budget = _query_budget(attack)
+    if record["result"] == "failed" and budget is not None and record["queries"] >= budget:
+        record.update(result="capped", error=f"query budget of {budget:g} reached")
+    return record
 
 
 # ---------------------------------------------------------------- checkpoint
@@ -224,14 +298,18 @@ def shard_fingerprint(paths, idxs, attack, settings):
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0):
-    """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order.
+def attack_examples(
+    attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0, max_seconds=None, truncated=None
+):
+    """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order; `truncated`
+    flags the texts cut to what the model sees, `max_seconds` caps each example's attack.
 
     With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
     with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
     yet recorded.
     """
     texts, labels, idxs = list(texts), [int(y) for y in labels], [int(i) for i in idxs]
+    cut = dict(zip(idxs, truncated if truncated is not None else [False] * len(idxs)))
     if not len(texts) == len(labels) == len(idxs):
         raise AmdaError(f"attack_examples: {len(texts)} texts, {len(labels)} labels, {len(idxs)} idxs")
     if len(set(idxs)) != len(idxs):
@@ -245,7 +323,7 @@ def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoin
         for idx, text, label in zip(idxs, texts, labels):
             if idx in done:
                 continue
-            done[idx] = attack_one(attack, idx, text, label, seed)
+            done[idx] = {**attack_one(attack, idx, text, label, seed, max_seconds), "truncated": bool(cut[idx])}
             if sink is not None:
                 sink.write(json.dumps(done[idx]) + "\n")
                 sink.flush()
@@ -319,17 +397,24 @@ def summarize(records):
     df = records if isinstance(records, pd.DataFrame) else records_frame(records)
     counts = {name: int((df["result"] == name).sum()) for name in RESULT_TYPES}
     n = len(df)
+    scored = n - sum(counts[name] for name in APART)
     attacked = counts["successful"] + counts["failed"]
     success = df[df["result"] == "successful"]
     searched = df[df["result"].isin(["successful", "failed"])]
+    # The reference counts an example already misclassified as a successful attack left unchanged.
+    openattack = df[df["result"].isin(["successful", "skipped"])]
     return {
         "n": n,
         "counts": counts,
-        "clean_accuracy": _ratio(attacked, n - counts["errored"]),
-        "accuracy_under_attack": _ratio(counts["failed"], n - counts["errored"]),
+        "clean_accuracy": _ratio(attacked, scored),
+        "accuracy_under_attack": _ratio(counts["failed"], scored),
         "attack_success_rate": _ratio(counts["successful"], attacked),
         "mean_modification_rate": float(success["modification_rate"].mean()) if len(success) else None,
+        "openattack_modification_rate": (
+            float(openattack["openattack_modification_rate"].mean()) if len(openattack) else None
+        ),
         "mean_queries": float(searched["queries"].mean()) if len(searched) else None,
+        "truncated": int(df["truncated"].astype(bool).sum()),
         "seconds": float(df["seconds"].sum()),
     }
 
@@ -353,20 +438,35 @@ def load_saved_classifier(model_dir):
     return model.to(default_device()).eval(), tokenizer
 
 
-def static_eval(model, tokenizer, victim_tae, max_length, batch_size):
-    """Accuracy of `model` on the perturbed texts of the victim's successful attacks (gold labels).
-
-    Returns {"n", "static_accuracy"}; static_accuracy is None when the victim has no successes.
-    """
+def _accuracy(model, tokenizer, texts, labels, max_length, batch_size):
     from amda.inference import predict_logits
 
+    if not len(texts):
+        return None
+    logits = predict_logits(model, tokenizer, list(texts), max_length, batch_size)
+    return float((logits.argmax(dim=1).numpy() == np.asarray(labels)).sum()) / len(texts)
+
+
+def static_eval(model, tokenizer, victim_tae, max_length, batch_size):
+    """Static attack evaluation (SAE) of `model` on the victim's attacked sentences (gold labels).
+
+    The paper's static set is every attacked sentence: the perturbed text where the victim's attack
+    succeeded, the original where it failed or was skipped (examples counted apart are left out), so
+    the victim's SAE equals its TAE. `static_accuracy_successful_only` is the accuracy on the victim's
+    successful adversarial examples alone (None when there are none)."""
     df = read_records(victim_tae)
-    adversarial = df[df["result"] == "successful"]
-    if not len(adversarial):
-        return {"n": 0, "static_accuracy": None}
-    logits = predict_logits(model, tokenizer, adversarial["perturbed_text"].tolist(), max_length, batch_size)
-    correct = (logits.argmax(dim=1).numpy() == adversarial["label"].to_numpy()).sum()
-    return {"n": int(len(adversarial)), "static_accuracy": float(correct) / len(adversarial)}
+    attacked = df[~df["result"].isin(APART)]
+    success = attacked["result"] == "successful"
+    texts = attacked["perturbed_text"].where(success, attacked["original_text"])
+    labels = attacked["label"].to_numpy()
+    return {
+        "n": int(len(attacked)),
+        "static_accuracy": _accuracy(model, tokenizer, texts, labels, max_length, batch_size),
+        "n_successful": int(success.sum()),
+        "static_accuracy_successful_only": _accuracy(
+            model, tokenizer, attacked["perturbed_text"][success], labels[success.to_numpy()], max_length, batch_size
+        ),
+    }
 
 
 def make_adversary(attack_name, attack_cfg, resources, batch_size, max_length, seed=0):
