@@ -18,7 +18,16 @@ from amda.config import (  # noqa: E402
     validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
-from amda.naming import ADV_METHODS, CLEAN, DEFAULT_HP, ITERATIVE_METHODS, RunId, format_hp, victim  # noqa: E402
+from amda.naming import (  # noqa: E402
+    ADV_METHODS,
+    CLEAN,
+    DEFAULT_HP,
+    ITERATIVE_METHODS,
+    RunId,
+    format_hp,
+    train_attack_for,
+    victim,
+)
 
 
 def _config_source():
@@ -142,10 +151,10 @@ def run_json(run):
 
 
 def model_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
-    """The model that a table row means: base is attack-independent, other methods use `attack`."""
+    """The model that a table row means: base, TMix and SMix are trained clean, once for every attack."""
     if method == "base":
         return RunId(dataset, model, "base", CLEAN, DEFAULT_HP, int(seed))
-    return RunId(dataset, model, method, attack, hp, int(seed))
+    return RunId(dataset, model, method, train_attack_for(method, attack), hp, int(seed))
 
 
 def check_run(run):

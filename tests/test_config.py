@@ -88,15 +88,19 @@ def test_missing_resources_folder_is_named(default, tmp_path):
 
 def test_alpha_lookup_and_default(default):
     config = validate_config(copy.deepcopy(default))
-    assert alpha_for(config, "sst2", "tmix", "textfooler") == 0.4
+    assert alpha_for(config, "sst2", "tmix", "clean") == 2.0  # trained once, for both attacks
+    assert alpha_for(config, "sst2", "amda_tmix", "textfooler") == 0.4
     assert alpha_for(config, "imdb", "amda_smix", "pwws") == 8.0
+    config["mixup"]["alpha"]["sst2"]["tmix"] = {"pwws": 2.0, "textfooler": 0.4}
+    with pytest.raises(AmdaError, match="mixup.alpha.sst2.tmix: tmix is trained once for every attack"):
+        alpha_for(config, "sst2", "tmix", "clean")
     assert alpha_for(config, "ag_news", "tmix", "pwws") == config["mixup"]["alpha"]["default"]
 
 
 def test_training_spec_resolves_overrides(default):
     config = validate_config(copy.deepcopy(default))
     config["training"]["methods"] = {"tmix": {"epochs": 7}}
-    spec = training_spec(config, RunId("sst2", "minilm", "tmix", "pwws", "alpha-4", 42))
+    spec = training_spec(config, RunId("sst2", "minilm", "tmix", "clean", "alpha-4", 42))
     assert spec["training"]["epochs"] == 7
     assert spec["mixup"]["alpha"] == 4.0
     assert spec["ada"]["ratio"] is None
@@ -115,7 +119,9 @@ def test_training_spec_resolves_overrides(default):
         (RunId("sst2", "m", "base", "pwws", "default", 1), False),
         (RunId("sst2", "m", "ada", "clean", "default", 1), False),
         (RunId("sst2", "m", "ada", "pwws", "alpha-2", 1), False),
-        (RunId("sst2", "m", "tmix", "pwws", "ratio-0.5", 1), False),
+        (RunId("sst2", "m", "tmix", "clean", "ratio-0.5", 1), False),
+        (RunId("sst2", "m", "tmix", "pwws", "default", 1), False),  # mixup-only models are trained clean
+        (RunId("sst2", "m", "smix", "clean", "alpha-2", 1), True),
         (RunId("sst2", "m", "amda_tmix", "pwws", "ratio-0.5", 1), True),
         (RunId("sst2", "m", "amda_tmix", "textfooler", "alpha-0.2", 1), True),
     ],

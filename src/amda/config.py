@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, CLEAN, MIXUP_METHODS, parse_hp
+from amda.naming import ADV_METHODS, CLEAN, CLEAN_TRAINED, MIXUP_METHODS, parse_hp
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -133,9 +133,18 @@ def check_files(config, datasets, root=".", source="config"):
 
 
 def alpha_for(config, dataset, method, attack):
-    """Mixup α for dataset × method × attack, falling back to mixup.alpha.default."""
+    """Mixup α for dataset × method × attack (one number for a method trained clean, once for every
+    attack), falling back to mixup.alpha.default."""
     table = config["mixup"]["alpha"]
-    return float(table.get(dataset, {}).get(method, {}).get(attack, table["default"]))
+    entry = table.get(dataset, {}).get(method, {})
+    if not isinstance(entry, dict):
+        return float(entry)
+    if attack == CLEAN and entry:
+        raise AmdaError(
+            f"config: mixup.alpha.{dataset}.{method}: {method} is trained once for every attack, so it takes "
+            f"one number, not one per attack ({entry})"
+        )
+    return float(entry.get(attack, table["default"]))
 
 
 def ada_ratio(config, dataset):
@@ -209,7 +218,7 @@ def valid_run(run):
     """Whether a run identity is meaningful (e.g. base is trained on clean data only)."""
     if run.method == "base":
         return run.train_attack == CLEAN and run.hp == "default"
-    if run.train_attack == CLEAN:
+    if (run.train_attack == CLEAN) != (run.method in CLEAN_TRAINED):
         return False
     hp = parse_hp(run.hp)
     if "alpha" in hp and run.method not in MIXUP_METHODS:
