@@ -7,7 +7,7 @@ import pytest
 from amda.config import (
     alpha_for,
     check_files,
-    config_warnings,
+    check_ratios,
     load_yaml,
     training_spec,
     valid_run,
@@ -130,11 +130,14 @@ def test_valid_run(run, ok):
     assert valid_run(run) is ok
 
 
-def test_a_figure2_grid_beyond_the_attacked_share_is_warned_of(default):
+def test_a_ratio_beyond_the_attacked_share_is_an_error(default):
     config = validate_config(copy.deepcopy(default))
-    assert config_warnings(config) == []  # the default grid fits the 10% of train that is attacked
+    check_ratios(config)  # the default ratios fit the 10% of train that is attacked
     config["tables"]["figure2"]["ratios"] = [0.05, 0.25, 0.5]
-    (warning,) = config_warnings(config)
-    assert warning.startswith("tables.figure2.ratios: 0.25, 0.5 exceed adv_train.fraction 0.1 of sst2")
-    config["adv_train"]["fraction"] = {"sst2": 1.0}
-    assert config_warnings(config) == []
+    with pytest.raises(AmdaError, match="tables.figure2.ratios: 0.25 exceeds adv_train.fraction 0.1 of sst2"):
+        check_ratios(config)
+    config["adv_train"]["fraction"] = {"sst2": 1.0, "imdb": 0.1, "ag_news": 0.1}
+    check_ratios(config)
+    config["ada"]["ratio"]["ag_news"] = 0.2
+    with pytest.raises(AmdaError, match="ada.ratio.ag_news: 0.2 exceeds adv_train.fraction 0.1 of ag_news"):
+        check_ratios(config)

@@ -10,7 +10,8 @@ By hand:
 Each text is attacked as the model sees it (cut where tokenisation at --max-length ends; records flag it
 `truncated`), and each example's attack stops after attacks.<name>.max_seconds (recorded `capped`).
 With --fraction (the adversarial training set) or --sample-size (evaluation.attack_size) the rows
-attacked are a seeded sample of the split; the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
+attacked are a seeded sample of the split (records give each row's `sample_rank` in the sample's attack
+order: the first k of it are the sample of k); the shard is then taken of that sample. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
 
@@ -75,11 +76,13 @@ def main(argv=None):
 
     texts, labels = read_split(args.data)
     sampled = args.fraction is not None or args.sample_size is not None
-    rows = (
-        runner.sample_indices(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
+    order = (
+        runner.sample_order(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
         if sampled
         else list(range(len(texts)))
     )
+    rank = {row: i for i, row in enumerate(order)}
+    rows = sorted(order)
     idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard, args.strided)]
 
     model, tokenizer = runner.load_saved_classifier(args.model_dir)
@@ -104,6 +107,7 @@ def main(argv=None):
         checkpoint_tag=tag,
         max_seconds=max_seconds,
         truncated=[cut for _, cut in seen],
+        ranks=[rank[i] for i in idxs],
     )
     write_parquet_atomic(runner.records_frame(records), args.out)
     remove_with_empty_parents(args.checkpoint)

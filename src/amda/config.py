@@ -163,20 +163,23 @@ def adv_train_fraction(config, dataset):
     return float(fraction)
 
 
-def config_warnings(config):
-    """Settings that run but cannot mean what they say: one line each, printed, not fatal."""
-    spec = config["tables"].get("figure2")
-    if not spec:
-        return []
-    fraction = adv_train_fraction(config, spec["dataset"])
-    unfillable = [r for r in spec["ratios"] if r > fraction]
-    if len(unfillable) < 2:
-        return []
-    return [
-        f"tables.figure2.ratios: {', '.join(f'{r:g}' for r in unfillable)} exceed adv_train.fraction "
-        f"{fraction:g} of {spec['dataset']} (no more of train is attacked), so these points train on the "
-        "same adversarial set and coincide"
-    ]
+def check_ratios(config):
+    """Every ratio in use (ada.ratio of a dataset with ADA/AMDA models, Figure 2's grid) is the paper's: the
+    share of train attacked, whose successes are added; it cannot exceed the share that the adversarial
+    training set attacks (adv_train.fraction). AmdaError naming the key otherwise."""
+    wanted = []
+    for name, spec in config["tables"].items():
+        if name == "figure2":
+            wanted += [(spec["dataset"], r, "tables.figure2.ratios") for r in spec["ratios"]]
+        elif ADV_METHODS & set(spec.get("methods", [])):
+            wanted += [(ds, ada_ratio(config, ds), f"ada.ratio.{ds}") for ds in spec["datasets"]]
+    for dataset, ratio, key in wanted:
+        fraction = adv_train_fraction(config, dataset)
+        if ratio > fraction + 1e-9:
+            raise AmdaError(
+                f"config: {key}: {ratio:g} exceeds adv_train.fraction {fraction:g} of {dataset} (the ratio is the "
+                "share of train attacked, whose successes are added; attack at least that share or lower the ratio)"
+            )
 
 
 def training_keys(config, method):

@@ -1,6 +1,6 @@
 """Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
 
-Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
+Figure 2 sweeps the paper's ratio, the share of train attacked (hp `ratio-<x>`), Figure 3 the mixup α
 (hp `alpha-<x>`). Points are means over seeds; error bars (± one sample sd) appear when n ≥ 2.
 The CSV also gives the number of adversarial examples each point trained on.
 """
@@ -27,7 +27,7 @@ from amda.errors import AmdaError  # noqa: E402
 from amda.io import write_atomic  # noqa: E402
 from amda.naming import DEFAULT_HP, format_hp, parse_hp  # noqa: E402
 
-AXIS_LABELS = {"ratio": "ratio of adversarial training data", "alpha": "mixup α"}
+AXIS_LABELS = {"ratio": "share of the training set attacked (ratio)", "alpha": "mixup α"}
 LINES = (("accuracy_under_attack", "-o", "under attack"), ("clean_accuracy", "--s", "clean"))
 
 
@@ -59,7 +59,7 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
                     "n": len(seeds),
                     **stat_columns("accuracy_under_attack", aua),
                     **stat_columns("clean_accuracy", clean),
-                    # what the ratio bought: points past the adversarial set's size train on the same data
+                    # what the ratio bought: the successes among the attacked share
                     "num_adversarial_mean": used.mean,
                 }
             )

@@ -43,6 +43,7 @@ RECORD_COLUMNS = (
     "modification_rate",
     "openattack_modification_rate",
     "truncated",
+    "sample_rank",
     "seconds",
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
@@ -86,8 +87,9 @@ def shard_indices(n, shards, i, strided=False):
     return list(range(start, stop))
 
 
-def sample_indices(n, fraction, seed, size=None):
-    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in file order."""
+def sample_order(n, fraction, seed, size=None):
+    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in attack order:
+    the first k rows of a larger sample are the sample of k (a share of train attacked is a prefix)."""
     if size is not None:
         if size < 1:
             raise AmdaError(f"evaluation.attack_size: expected a positive number of examples, got {size!r}")
@@ -96,8 +98,12 @@ def sample_indices(n, fraction, seed, size=None):
         if not 0 < fraction <= 1:
             raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
         size = int(round(n * fraction))
-    rng = np.random.default_rng(seed)
-    return sorted(int(i) for i in rng.choice(n, size=size, replace=False))
+    return [int(i) for i in np.random.default_rng(seed).permutation(n)[:size]]
+
+
+def sample_indices(n, fraction, seed, size=None):
+    """The rows of `sample_order`, in file order."""
+    return sorted(sample_order(n, fraction, seed, size))
 
 
 # ---------------------------------------------------------------- one example
@@ -166,6 +172,7 @@ def record_from_result(idx, text, label, result, seconds):
             openattack_modification_rate(text, perturbed.text) if kind == "successful" else 0.0
         ),
         "truncated": False,
+        "sample_rank": int(idx),
         "seconds": seconds,
     }
 
@@ -187,6 +194,7 @@ def apart_record(idx, text, label, result, error, seconds):
         "modification_rate": 0.0,
         "openattack_modification_rate": 0.0,
         "truncated": False,
+        "sample_rank": int(idx),
         "seconds": seconds,
     }
 
@@ -299,10 +307,20 @@ def shard_fingerprint(paths, idxs, attack, settings):
 
 
 def attack_examples(
-    attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0, max_seconds=None, truncated=None
+    attack,
+    texts,
+    labels,
+    idxs,
+    checkpoint_path=None,
+    checkpoint_tag="",
+    seed=0,
+    max_seconds=None,
+    truncated=None,
+    ranks=None,
 ):
     """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order; `truncated`
-    flags the texts cut to what the model sees, `max_seconds` caps each example's attack.
+    flags the texts cut to what the model sees, `ranks` gives each row's place in the sample's attack
+    order (sample_order; default: its idx), `max_seconds` caps each example's attack.
 
     With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
     with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
@@ -310,6 +328,7 @@ def attack_examples(
     """
     texts, labels, idxs = list(texts), [int(y) for y in labels], [int(i) for i in idxs]
     cut = dict(zip(idxs, truncated if truncated is not None else [False] * len(idxs)))
+    rank = dict(zip(idxs, ranks if ranks is not None else idxs))
     if not len(texts) == len(labels) == len(idxs):
         raise AmdaError(f"attack_examples: {len(texts)} texts, {len(labels)} labels, {len(idxs)} idxs")
     if len(set(idxs)) != len(idxs):
@@ -323,7 +342,8 @@ def attack_examples(
         for idx, text, label in zip(idxs, texts, labels):
             if idx in done:
                 continue
-            done[idx] = {**attack_one(attack, idx, text, label, seed, max_seconds), "truncated": bool(cut[idx])}
+            record = attack_one(attack, idx, text, label, seed, max_seconds)
+            done[idx] = {**record, "truncated": bool(cut[idx]), "sample_rank": int(rank[idx])}
             if sink is not None:
                 sink.write(json.dumps(done[idx]) + "\n")
                 sink.flush()
