@@ -21,6 +21,7 @@ from amda.attack.runner import (
     parse_json_object,
     records_frame,
     sample_indices,
+    sample_order,
     shard_indices,
     static_eval,
     summarize,
@@ -417,3 +418,29 @@ def test_shard_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path, nltk
     assert resumed.drop(columns="seconds").equals(clean.drop(columns="seconds"))
     assert resumed["seconds"].tolist()[: len(before_kill)] == [r["seconds"] for r in before_kill]
     assert not killed_ckpt.exists()
+
+
+@pytest.mark.slow
+def test_stage_script_cuts_long_texts_sets_apart_no_word_ones_and_ranks_the_attacked_share(
+    tmp_path, nltk_data, request
+):
+    from amda.training import select_adversarial
+
+    model_dir = victim_model_dir(request.config.cache.mkdir("amda_attack"))
+    df = sst2("test", 12)
+    df.loc[0, "text"] = "a wonderful , moving film . " * 2000  # 56,000 characters
+    df.loc[1, "text"] = "( )"
+    data = tmp_path / "train.parquet"
+    df.to_parquet(data)
+    command = shard_command(model_dir, data, nltk_data, tmp_path / "ckpt.jsonl", tmp_path / "out.parquet")
+    command[command.index("--fraction") + 1] = "1.0"
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    records = pd.read_parquet(tmp_path / "out.parquet").set_index("idx")
+    assert bool(records.loc[0, "truncated"]) and len(records.loc[0, "original_text"]) < 400
+    assert records.loc[1, "result"] == "no_words" and not records["truncated"].drop(index=0).any()
+    order = sample_order(12, 1.0, 3)
+    assert [int(records.loc[i, "sample_rank"]) for i in order] == list(range(12))
+    # ratio 0.25: the successes among the first quarter of the attack order, no more
+    texts, _ = select_adversarial(records.reset_index(), 0.25, 12)
+    first = records.loc[order[:3]]
+    assert texts == first[first["result"] == "successful"].sort_index()["perturbed_text"].tolist()
