@@ -240,7 +240,12 @@ def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, exampl
     budget = build_attack("pwws", {**PWWS, "query_budget": 15}, wrapper, resources)
     capped = build_attack("pwws", {**PWWS, "max_modification_rate": 0.1}, wrapper, resources)
     assert max(r["queries"] for r in unlimited) > 15
-    assert all(r["queries"] <= 15 for r in attack_examples(budget, texts, labels, idxs))
+    budgeted = attack_examples(budget, texts, labels, idxs)
+    assert all(r["queries"] <= 15 for r in budgeted)
+    # an attack stopped by the budget is counted apart, never as a failed (robust) one
+    stopped = [r for r in budgeted if r["result"] == "capped"]
+    assert stopped and all(r["error"] == "query budget of 15 reached" for r in stopped)
+    assert not [r for r in budgeted if r["result"] == "failed" and r["queries"] >= 15]
     assert max(r["modification_rate"] for r in unlimited if r["result"] == "successful") > 0.1
     for r in attack_examples(capped, texts, labels, idxs):
         assert r["words_changed"] <= max(math.ceil(0.1 * r["num_words"]), 1)
