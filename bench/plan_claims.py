@@ -78,8 +78,7 @@ def job_seconds(rule, wc, config, sizes):
         ds = wc["dataset"]
         train = sizes[ds]["train"]
         if wc["method"] in ADV_METHODS:
-            adv = sizes[ds]["train"] * adv_train_fraction(config, ds) * ADV_SUCCESS_RATE
-            train += min(adv, train * ada_ratio(config, ds))
+            train += train * ada_ratio(config, ds) * ADV_SUCCESS_RATE  # the successes in the share attacked
         epochs = config["training"]["methods"].get(wc["method"], {}).get("epochs", config["training"]["epochs"])
         factor = MIXUP_STEP_FACTOR if wc["method"] in MIXUP_METHODS else 1.0
         evaluated = (sizes[ds]["dev"] + sizes[ds]["test"]) * EVAL_S_PER_SENTENCE

@@ -84,7 +84,7 @@ for _name in ("figure2", "figure3"):
 
 rule paper_comparison:
     input:
-        tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3") if t in TABLES],
+        tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3", "table4") if t in TABLES],
         claims="results/claims.csv",
         code=AGG_CODE,
     output:

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from amda.config import (  # noqa: E402
     adv_train_fraction,
     check_files,
-    config_warnings,
+    check_ratios,
     source_files,
     training_spec,
     valid_run,
@@ -69,12 +69,11 @@ def _validate_changed_sources(datasets):
 try:
     validate_config(config, source=_config_source())
     check_files(config, _datasets_in_use(config), source=_config_source())
+    check_ratios(config)
     _validate_changed_sources(_datasets_in_use(config))
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
-for _warning in config_warnings(config):
-    print(f"warning: {_config_source()}: {_warning}", file=sys.stderr)
 
 
 # --- how jobs run -------------------------------------------------------------------------------
@@ -231,7 +230,7 @@ AGG_CODE = stage_code(
     "paper.py",
     "claims.py",
     "stats.py",
-    "data/paper_results.csv",
+    "data/published_results.csv",
 )
 
 

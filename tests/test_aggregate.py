@@ -28,6 +28,7 @@ from amda.paper import (
     claim_sae_overstates,
     default_paper_results,
     load_paper_results,
+    paper_number,
 )
 from amda.tables import NOT_DECIDED
 
@@ -119,8 +120,16 @@ def write_run(root, run, test_accuracy, attack, accuracy_under_attack, modificat
             "accuracy_under_attack": failed / 100,
             "attack_success_rate": successful / 90,
             "mean_modification_rate": modification_rate,
+            "openattack_modification_rate": modification_rate,
             "mean_queries": 50.0,
-            "counts": {"successful": successful, "failed": failed, "skipped": 10, "errored": 0},
+            "counts": {
+                "successful": successful,
+                "failed": failed,
+                "skipped": 10,
+                "errored": 0,
+                "capped": 0,
+                "no_words": 0,
+            },
         },
     }
     for kind, path in paths.items():
@@ -291,51 +300,21 @@ def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
     assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]
     victim, seed43, seed44, mean = (frame.iloc[i] for i in range(4))
     assert (victim["clean_accuracy_mean"], victim["tae_accuracy_mean"]) == approx((91.0, 10.0))
-    assert pd.isna(victim["sae_accuracy_mean"])  # not computed for the victim: shown as '—'
+    assert victim["sae_accuracy_mean"] == victim["tae_accuracy_mean"]  # the paper's SAE: equal by construction
+    assert victim["sae_successful_only_accuracy_mean"] == 0.0
+    assert seed43["sae_successful_only_accuracy_mean"] == approx(45.0)
     assert (seed43["tae_accuracy_mean"], seed43["sae_accuracy_mean"]) == approx((14.0, 55.0))
     assert (seed44["tae_accuracy_mean"], seed44["sae_accuracy_mean"]) == approx((20.0, 65.0))
     assert mean["n"] == 2
     assert (mean["clean_accuracy_mean"], mean["clean_accuracy_std"]) == approx((90.5, 3 / math.sqrt(2)))
     assert (mean["tae_accuracy_mean"], mean["tae_accuracy_std"]) == approx((17.0, 6 / math.sqrt(2)))
     assert (mean["sae_accuracy_mean"], mean["sae_accuracy_std"]) == approx((60.0, 10 / math.sqrt(2)))
-    assert set(frame["static_set_size"]) == {80}
+    assert set(frame["static_set_size"]) == {100}
 
     markdown = (tmp_path / "table1.md").read_text()
     assert "| Model | Clean | PWWS: TAE | PWWS: SAE |" in markdown
-    assert "| Victim (seed 42) | 91.0 | 10.0 | — |" in markdown
+    assert "| Victim (seed 42) | 91.0 | 10.0 | 10.0 |" in markdown
     assert "| Re-seeded, mean ± sd over seeds 43, 44 (n=2) | 90.5 ± 2.1 | 17.0 ± 4.2 | 60.0 ± 7.1 |" in markdown
-
-
-def test_table1_from_files_alone_shows_the_victims_own_sae_when_given(tmp_path):
-    """The workflow passes the victim's SAE too (0 by construction) and no grid flags."""
-    record = json.loads(Path(fixture_files("sae-pwws.json")[0]).read_text())
-    record.update(seed=42, static_accuracy=0.0)
-    victim_sae = tmp_path / "sae-pwws.json"
-    victim_sae.write_text(json.dumps(record))
-    csv, md = tmp_path / "table1.csv", tmp_path / "table1.md"
-    stage.main(
-        [
-            "table1",
-            "--tae",
-            *fixture_files("tae-pwws.json"),
-            "--sae",
-            *fixture_files("sae-pwws.json"),
-            str(victim_sae),
-            "--metrics",
-            *fixture_files("metrics.json"),
-            "--victim-seed",
-            "42",
-            "--out-csv",
-            str(csv),
-            "--out-md",
-            str(md),
-        ]
-    )
-    frame = pd.read_csv(csv, dtype={"seeds": str})
-    assert list(frame["seeds"]) == ["42", "43", "44", "43;44"]  # re-seeds: every seed but the victim's
-    assert frame.iloc[0]["sae_accuracy_mean"] == 0.0
-    assert frame.iloc[3]["sae_accuracy_mean"] == approx(60.0)  # the victim is not in the re-seeded mean
-    assert "| Victim (seed 42) | 91.0 | 10.0 | 0.0 |" in md.read_text()
 
 
 def test_table1_rejects_static_sets_of_different_sizes(tmp_path):
@@ -369,7 +348,7 @@ def test_missing_metrics_and_sae_name_the_model(tmp_path):
     ):
         stage.main(table2_args(tmp_path, metrics=metrics))
     args = table1_args(tmp_path)
-    del args[args.index("--sae") + 2]  # drop seed 44's SAE
+    del args[args.index("--sae") + 3]  # drop seed 44's SAE
     with pytest.raises(
         AmdaError, match="table1: no SAE summary for sst2/minilm/base/clean/default seed 44 under attack pwws"
     ):
@@ -640,7 +619,8 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     paper = tmp_path / "paper.csv"
     paper.write_text(
         "table,dataset,model,method,attack,metric,value,source_note\n"
-        "2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n"
+        "table2,sst2,bert,ada,pwws,accuracy_under_attack,12.5,test fixture (not the paper)\n"
+        "table2,sst2,bert,amda_tmix,pwws,accuracy_under_attack,20.0,test fixture (not the paper)\n"
     )
     out = tmp_path / "paper_comparison.md"
     stage.main(
@@ -657,7 +637,7 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     )
     text = out.read_text()
     assert "MiniLM (ours) ↔ BERT-base-uncased (paper)" in text
-    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 | 16.0 | — |" in text
+    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 |" in text
     assert (
         "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | "
         f"SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | {HOLDS} |" in text
@@ -691,16 +671,26 @@ def test_paper_comparison_decides_amda_from_the_paired_intervals(tmp_path, verdi
     )
 
 
-def test_the_shipped_paper_numbers_load_and_an_empty_record_is_said_plainly(tmp_path):
+def test_the_shipped_published_numbers_load_each_with_its_source(tmp_path):
     paper = load_paper_results(default_paper_results())
     assert list(paper.columns) == ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
+    assert len(paper) == 236
+    for table, note in zip(paper["table"], paper["source_note"]):
+        assert note.startswith("Si et al. 2021") and note.endswith(f"Table {table[-1]}")
+    # The issue's worked example: AMDA-TMix minus ADA under PWWS on SST-2 with BERT.
+    amda, ada = (
+        paper_number(paper, 2, "sst2", "minilm", m, "pwws", "accuracy_under_attack") for m in ("amda_tmix", "ada")
+    )
+    assert round(amda - ada, 2) == 11.64
+    assert paper_number(paper, 1, "sst2", "minilm", "reseeded", "pwws", "sae_accuracy") == pytest.approx(
+        (44.98 + 45.63) / 2
+    )
     stage.main(table2_args(tmp_path))
     out = tmp_path / "paper_comparison.md"
     stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), "--out-md", str(out)])
     text = out.read_text()
-    if paper.empty:
-        assert "No published number is recorded" in text
-    assert "| — |" in text or not paper.empty
+    assert "Absolute levels are not comparable across attack implementations" in text
+    assert "| AMDA-TMix − ADA | +11.00 | +11.64 | yes |" in text
 
 
 def test_our_tables_are_identified_by_their_table_column(tmp_path):
@@ -712,8 +702,8 @@ def test_our_tables_are_identified_by_their_table_column(tmp_path):
         stage.main(["paper-comparison", "--tables", str(tmp_path / "table2.csv"), str(copy), "--out-md", out])
     stage.main(table2_args(tmp_path))
     other = tmp_path / "other.csv"
-    pd.read_csv(tmp_path / "table2.csv").assign(table="table4").to_csv(other, index=False)
-    with pytest.raises(AmdaError, match="its table column must name one of table1, table2, table3, found table4"):
+    pd.read_csv(tmp_path / "table2.csv").assign(table="figure2").to_csv(other, index=False)
+    with pytest.raises(AmdaError, match="must name one of table1, table2, table3, table4, found figure2"):
         stage.main(["paper-comparison", "--tables", str(other), "--out-md", out])
 
 

@@ -19,11 +19,14 @@ from amda.attack.runner import (
     attack_examples,
     keep_reusable,
     merge_shards,
+    openattack_modification_rate,
     read_reusable,
     records_frame,
     sample_indices,
+    sample_order,
     shard_indices,
     summarize,
+    visible_text,
 )
 from amda.attack.static import static_eval
 from amda.cli import parse_json_object
@@ -52,6 +55,9 @@ def record(idx, result, label=1, rate=0.0, queries=10, seconds=1.0):
         "words_changed": 0,
         "num_words": 4,
         "modification_rate": rate,
+        "openattack_modification_rate": rate,
+        "truncated": False,
+        "sample_rank": idx,
         "seconds": seconds,
     }
 
@@ -111,16 +117,27 @@ def test_summary_follows_the_documented_formulas():
         record(3, "failed", queries=40),
         record(4, "skipped", queries=1),
         record(5, "errored", queries=0),
+        record(6, "capped", queries=0),
+        record(7, "no_words", queries=0),
     ]
     summary = summarize(records)
-    assert summary["counts"] == {"successful": 3, "failed": 1, "skipped": 1, "errored": 1}
-    assert summary["n"] == 6
+    assert summary["counts"] == {
+        "successful": 3,
+        "failed": 1,
+        "skipped": 1,
+        "errored": 1,
+        "capped": 1,
+        "no_words": 1,
+    }
+    assert summary["n"] == 8
     assert summary["clean_accuracy"] == pytest.approx(4 / 5)
     assert summary["accuracy_under_attack"] == pytest.approx(1 / 5)
     assert summary["attack_success_rate"] == pytest.approx(3 / 4)
     assert summary["mean_modification_rate"] == pytest.approx(0.2)
     assert summary["mean_queries"] == pytest.approx(25.0)
-    assert summary["seconds"] == pytest.approx(6.0)
+    # The reference's rate averages over its successes, which include the already-misclassified (rate 0).
+    assert summary["openattack_modification_rate"] == pytest.approx((0.1 + 0.2 + 0.3 + 0.0) / 4)
+    assert summary["seconds"] == pytest.approx(8.0)
     empty = summarize([record(0, "errored")])
     assert empty["clean_accuracy"] is None and empty["attack_success_rate"] is None
 
@@ -245,7 +262,12 @@ def test_query_budget_and_modification_cap_are_applied(nltk_data, minilm, exampl
     budget = build_attack("pwws", {**PWWS, "query_budget": 15}, wrapper, resources)
     capped = build_attack("pwws", {**PWWS, "max_modification_rate": 0.1}, wrapper, resources)
     assert max(r["queries"] for r in unlimited) > 15
-    assert all(r["queries"] <= 15 for r in attack_examples(budget, texts, labels, idxs))
+    budgeted = attack_examples(budget, texts, labels, idxs)
+    assert all(r["queries"] <= 15 for r in budgeted)
+    # an attack stopped by the budget is counted apart, never as a failed (robust) one
+    stopped = [r for r in budgeted if r["result"] == "capped"]
+    assert stopped and all(r["error"] == "query budget of 15 reached" for r in stopped)
+    assert not [r for r in budgeted if r["result"] == "failed" and r["queries"] >= 15]
     assert max(r["modification_rate"] for r in unlimited if r["result"] == "successful") > 0.1
     for r in attack_examples(capped, texts, labels, idxs):
         assert r["words_changed"] <= max(math.ceil(0.1 * r["num_words"]), 1)
@@ -309,14 +331,48 @@ def test_a_grown_sample_attacks_only_the_rows_not_kept(pwws, examples):
     assert grown[2]["seconds"] != first[2]["seconds"]
 
 
-def test_static_accuracy_of_the_victim_on_its_own_successes_is_zero(pwws, minilm, examples, tmp_path):
+def test_the_victims_sae_equals_its_tae_and_its_successes_alone_score_zero(pwws, minilm, examples, tmp_path):
     texts, labels, idxs = examples
     records = attack_examples(pwws, texts, labels, idxs)
     tae = write_shard(tmp_path / "tae-pwws.parquet", records)
     successes = sum(r["result"] == "successful" for r in records)
-    assert static_eval(*minilm, tae, 64, 8) == {"n": successes, "static_accuracy": 0.0}
+    assert 0 < successes < len(records)
+    sae = static_eval(*minilm, tae, 64, 8)
+    assert sae["n"] == len(records) and sae["n_successful"] == successes
+    assert sae["static_accuracy"] == pytest.approx(summarize(records)["accuracy_under_attack"])
+    assert sae["static_accuracy_successful_only"] == 0.0
     none = write_shard(tmp_path / "none.parquet", [r for r in records if r["result"] != "successful"])
-    assert static_eval(*minilm, none, 64, 8) == {"n": 0, "static_accuracy": None}
+    assert static_eval(*minilm, none, 64, 8)["static_accuracy_successful_only"] is None
+
+
+def test_texts_without_words_are_recorded_apart_never_as_robust(pwws):
+    records = attack_examples(pwws, ["(", ")", "\U0001f600 !!", "\x07"], [1, 0, 1, 0], [0, 1, 2, 3])
+    assert [r["result"] for r in records] == ["no_words"] * 4
+    summary = summarize(records)
+    assert summary["counts"]["no_words"] == 4 and summary["accuracy_under_attack"] is None
+
+
+def test_an_attack_past_its_time_cap_is_counted_apart(pwws, examples):
+    texts, labels, idxs = examples
+    records = attack_examples(pwws, texts[:2], labels[:2], idxs[:2], max_seconds=0.001)
+    assert [r["result"] for r in records] == ["capped", "capped"]
+    assert records[0]["error"] == "time cap of 0.001 s reached"
+    assert summarize(records)["accuracy_under_attack"] is None
+
+
+def test_a_long_text_is_attacked_as_the_model_sees_it(minilm):
+    _, tokenizer = minilm
+    long = "a fine film . " * 5000
+    seen, cut = visible_text(tokenizer, long, 64)
+    assert cut and len(seen) < 300 and long.startswith(seen)
+    assert len(tokenizer(seen)["input_ids"]) == 64
+    assert visible_text(tokenizer, "a fine film .", 64) == ("a fine film .", False)
+
+
+def test_openattack_modification_rate_follows_the_reference():
+    # one substitution and one extra token over the shorter text's 4 tokens
+    assert openattack_modification_rate("A fine film .", "a good film . !") == pytest.approx(2 / 4)
+    assert openattack_modification_rate("", "") == 0.0
 
 
 def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examples):
@@ -421,3 +477,29 @@ def test_raising_the_sample_size_attacks_only_the_new_rows(tmp_path, nltk_data, 
     grown, log = run(4)
     assert grown["idx"].tolist() == sample_indices(20, None, 0, size=4) and "(2 kept from earlier runs)" in log
     assert grown["seconds"].tolist()[:2] == small["seconds"].tolist()  # the first two rows were not attacked again
+
+
+@pytest.mark.slow
+def test_stage_script_cuts_long_texts_sets_apart_no_word_ones_and_ranks_the_attacked_share(
+    tmp_path, nltk_data, request
+):
+    from amda.training import select_adversarial
+
+    model_dir = victim_model_dir(request.config.cache.mkdir("amda_attack"))
+    df = sst2("test", 12)
+    df.loc[0, "text"] = "a wonderful , moving film . " * 2000  # 56,000 characters
+    df.loc[1, "text"] = "( )"
+    data = tmp_path / "train.parquet"
+    df.to_parquet(data)
+    command = shard_command(model_dir, data, nltk_data, tmp_path / "ckpt.jsonl", tmp_path / "out.parquet")
+    command[command.index("--fraction") + 1] = "1.0"
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    records = pd.read_parquet(tmp_path / "out.parquet").set_index("idx")
+    assert bool(records.loc[0, "truncated"]) and len(records.loc[0, "original_text"]) < 400
+    assert records.loc[1, "result"] == "no_words" and not records["truncated"].drop(index=0).any()
+    order = sample_order(12, 1.0, 3)
+    assert [int(records.loc[i, "sample_rank"]) for i in order] == list(range(12))
+    # ratio 0.25: the successes among the first quarter of the attack order, no more
+    texts, _ = select_adversarial(records.reset_index(), 0.25, 12)
+    first = records.loc[order[:3]]
+    assert texts == first[first["result"] == "successful"].sort_index()["perturbed_text"].tolist()

@@ -9,7 +9,7 @@ import yaml
 from amda.config import (
     alpha_for,
     check_files,
-    config_warnings,
+    check_ratios,
     load_schema,
     training_spec,
     valid_run,
@@ -98,15 +98,19 @@ def test_missing_resources_folder_is_named(default, tmp_path):
 
 def test_alpha_lookup_and_default(default):
     config = validate_config(copy.deepcopy(default))
-    assert alpha_for(config, "sst2", "tmix", "textfooler") == 0.4
+    assert alpha_for(config, "sst2", "tmix", "clean") == 2.0  # trained once, for both attacks
+    assert alpha_for(config, "sst2", "amda_tmix", "textfooler") == 0.4
     assert alpha_for(config, "imdb", "amda_smix", "pwws") == 8.0
+    config["mixup"]["alpha"]["sst2"]["tmix"] = {"pwws": 2.0, "textfooler": 0.4}
+    with pytest.raises(AmdaError, match="mixup.alpha.sst2.tmix: tmix is trained once for every attack"):
+        alpha_for(config, "sst2", "tmix", "clean")
     assert alpha_for(config, "ag_news", "tmix", "pwws") == config["mixup"]["alpha"]["default"]
 
 
 def test_training_spec_resolves_overrides(default):
     config = validate_config(copy.deepcopy(default))
     config["training"]["methods"] = {"tmix": {"epochs": 7}}
-    spec = training_spec(config, RunId("sst2", "minilm", "tmix", "pwws", "alpha-4", 42))
+    spec = training_spec(config, RunId("sst2", "minilm", "tmix", "clean", "alpha-4", 42))
     assert spec["training"]["epochs"] == 7
     assert spec["mixup"]["alpha"] == 4.0
     assert spec["ada"]["ratio"] is None
@@ -125,7 +129,9 @@ def test_training_spec_resolves_overrides(default):
         (RunId("sst2", "m", "base", "pwws", "default", 1), False),
         (RunId("sst2", "m", "ada", "clean", "default", 1), False),
         (RunId("sst2", "m", "ada", "pwws", "alpha-2", 1), False),
-        (RunId("sst2", "m", "tmix", "pwws", "ratio-0.5", 1), False),
+        (RunId("sst2", "m", "tmix", "clean", "ratio-0.5", 1), False),
+        (RunId("sst2", "m", "tmix", "pwws", "default", 1), False),  # mixup-only models are trained clean
+        (RunId("sst2", "m", "smix", "clean", "alpha-2", 1), True),
         (RunId("sst2", "m", "amda_tmix", "pwws", "ratio-0.5", 1), True),
         (RunId("sst2", "m", "amda_tmix", "textfooler", "alpha-0.2", 1), True),
     ],
@@ -134,14 +140,17 @@ def test_valid_run(run, ok):
     assert valid_run(run) is ok
 
 
-def test_a_figure2_grid_beyond_the_attacked_share_is_warned_of(default):
+def test_a_ratio_beyond_the_attacked_share_is_an_error(default):
     config = validate_config(copy.deepcopy(default))
-    assert config_warnings(config) == []  # the default grid fits the 10% of train that is attacked
+    check_ratios(config)  # the default ratios fit the 10% of train that is attacked
     config["tables"]["figure2"]["ratios"] = [0.05, 0.25, 0.5]
-    (warning,) = config_warnings(config)
-    assert warning.startswith("tables.figure2.ratios: 0.25, 0.5 exceed adv_train.fraction 0.1 of sst2")
-    config["adv_train"]["fraction"] = {"sst2": 1.0}
-    assert config_warnings(config) == []
+    with pytest.raises(AmdaError, match="tables.figure2.ratios: 0.25 exceeds adv_train.fraction 0.1 of sst2"):
+        check_ratios(config)
+    config["adv_train"]["fraction"] = {"sst2": 1.0, "imdb": 0.1, "ag_news": 0.1}
+    check_ratios(config)
+    config["ada"]["ratio"]["ag_news"] = 0.2
+    with pytest.raises(AmdaError, match="ada.ratio.ag_news: 0.2 exceeds adv_train.fraction 0.1 of ag_news"):
+        check_ratios(config)
 
 
 def test_schema_enums_are_the_naming_vocabulary():
@@ -180,6 +189,7 @@ def test_validation_fills_every_default_from_the_schema(default):
     assert config["attacks"]["textfooler"] == {
         "query_budget": None,
         "max_modification_rate": None,
+        "max_seconds": 300,
         "use_threshold": 0.840845057,
         "use_window": 15,
     }

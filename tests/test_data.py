@@ -6,9 +6,11 @@ import pytest
 
 from amda.data import (
     build_splits,
+    has_words,
     normalise,
     overlap,
     read_parquet_split,
+    split_stats,
     stratified_sample,
     validate_rows,
 )
@@ -89,3 +91,12 @@ def test_imdb_test_set_lies_inside_train(shared):
     train = read_parquet_split(shared / "data/imdb/train.parquet")
     test = read_parquet_split(shared / "data/imdb/test.parquet")
     assert overlap(test, train)["normalised"] == 488
+
+
+def test_texts_without_words_are_counted_in_the_stats():
+    df = pd.DataFrame(
+        {"text": ["(", ")", "\U0001f600 !", "\x07", "a fine film", "x" * 50_000], "label": [0, 1, 0, 1, 0, 1]}
+    )
+    stats = split_stats(df, 2)
+    assert stats["no_word_texts"] == 4 and stats["chars_max"] == 50_000
+    assert [has_words(t) for t in ("_", "9", "é")] == [False, True, True]

@@ -8,6 +8,7 @@ from amda.naming import (
     ATTACK_NAMES,
     ATTACKS,
     CLEAN,
+    CLEAN_TRAINED,
     HP_PATTERN,
     ITERATIVE_METHODS,
     METHOD_NAMES,
@@ -16,7 +17,7 @@ from amda.naming import (
     WILDCARDS,
     adv_train,
     format_hp,
-    train_attack_of,
+    train_attack_for,
     victim,
 )
 
@@ -28,9 +29,10 @@ def test_method_sets_and_names_cover_the_methods():
         assert amda in ADV_METHODS and MIXUP_METHODS[amda] == mix and mix in METHODS
 
 
-def test_base_trains_on_clean_data_and_every_other_method_on_the_attack():
-    assert train_attack_of("base", "pwws") == CLEAN
-    assert {train_attack_of(m, "pwws") for m in METHODS if m != "base"} == {"pwws"}
+def test_base_and_mixup_alone_train_on_clean_data_and_every_other_method_on_the_attack():
+    assert {train_attack_for(m, "pwws") for m in CLEAN_TRAINED} == {CLEAN}
+    assert CLEAN_TRAINED == {"base", "tmix", "smix"}
+    assert {train_attack_for(m, "pwws") for m in METHODS if m not in CLEAN_TRAINED} == {"pwws"}
 
 
 def test_hp_pattern_takes_what_format_hp_writes():

@@ -16,16 +16,18 @@ def paper_plan(tmp_path_factory):
 
 def test_paper_grid_job_counts(paper_plan):
     datasets_models = 2 * 2  # table 2: {sst2, imdb} x {bert, roberta}
-    per_pair = 1 + 5 * 2  # base + {ada, tmix, smix, amda_tmix, amda_smix} x {pwws, textfooler}
+    # base, tmix, smix (trained clean, once) + {ada, amda_tmix, amda_smix} x {pwws, textfooler}
+    per_pair = 3 + 3 * 2
     table1_extra = datasets_models * 2  # two re-seeded base models per pair
-    table3 = 1 * per_pair  # ag_news x bert
-    table4_iterative = 3 * 2  # {ada, amda_tmix, amda_smix}_iter x 2 attacks (one-shot ones are in table 2)
-    figures = 4 + 5  # ratio sweep + alpha sweep of amda_tmix on sst2/bert/pwws
+    table3 = 1 * per_pair  # ag_news x roberta
+    table4_iterative = 2 * 2  # {amda_tmix, amda_smix}_iter x 2 attacks on sst2/roberta (one-shot: table 2)
+    figures = 4 + 5  # amda_smix: ratio sweep on sst2/bert/pwws + alpha sweep on imdb/bert/pwws
     models = datasets_models * per_pair + table1_extra + table3 + table4_iterative + figures
-    assert paper_plan["train_model"] == models == 78
+    assert paper_plan["train_model"] == models == 66
 
-    tae = datasets_models * (2 + 10) + table1_extra * 2 + (2 + 10) + table4_iterative + figures
-    assert paper_plan["merge_attack"] == tae == 91
+    per_pair_tae = 3 * 2 + 3 * 2  # each clean-trained model attacked with both attacks
+    tae = datasets_models * per_pair_tae + table1_extra * 2 + per_pair_tae + table4_iterative + figures
+    assert paper_plan["merge_attack"] == tae == 89
     assert paper_plan["attack_shard"] == tae * 8  # evaluation.shards
 
     adversarial_sets = datasets_models * 2 + 1 * 2  # victim x attack, tables 2 and 3

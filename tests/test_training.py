@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import math
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from amda.attack.runner import sample_order
 from amda.errors import AmdaError
 from amda.inference import predict_logits
 from amda.training import (
@@ -53,7 +53,7 @@ def data():
     return {"train": sst2("train", 48), "dev": sst2("dev", 40), "test": sst2("test", 40)}
 
 
-def adversarial_records(train, results):
+def adversarial_records(train, results, ranks=None):
     """Records in the attack helper's layout (the perturbed text is the sentence with a word inserted)."""
     rows = [
         {
@@ -64,6 +64,7 @@ def adversarial_records(train, results):
             "result": result,
             "queries": 10,
             "modification_rate": 0.1,
+            "sample_rank": i if ranks is None else ranks[i],
         }
         for i, result in enumerate(results)
     ]
@@ -191,19 +192,25 @@ def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(
     assert [e["num_adversarial"] for e in resumed["epochs"]] == added
 
 
-def test_ada_uses_exactly_the_first_successes(tiny_bert, data, tmp_path):
+def test_the_attacked_share_is_what_the_ratio_says(tiny_bert, data, tmp_path):
     results = ["failed", "successful", "skipped", "successful", "errored", "successful"] * 8
-    adv = adversarial_records(data["train"], results)
+    order = sample_order(48, 1.0, seed=0)
+    assert sample_order(48, 0.25, seed=0) == order[:12]  # a smaller share is a prefix of the attack order
+    ranks = {row: rank for rank, row in enumerate(order)}
+    adv = adversarial_records(data["train"], results, [ranks[i] for i in range(48)])
     texts, labels = select_adversarial(adv, 0.25, 48)
-    successes = adv[adv["result"] == "successful"]
-    assert len(texts) == math.floor(0.25 * 48) == 12
-    assert texts == successes["perturbed_text"].head(12).tolist()
-    assert labels == successes["label"].head(12).tolist()
-    assert len(select_adversarial(adv, 1.0, 48)[0]) == 24  # fewer successes than asked: all of them
+    attacked = adv[adv["sample_rank"] < 12]
+    assert len(attacked) / 48 == 0.25  # the share of train attacked is the ratio
+    successes = attacked[attacked["result"] == "successful"]
+    assert texts == successes["perturbed_text"].tolist() and labels == successes["label"].tolist()
+    assert set(adv["idx"][adv["perturbed_text"].isin(texts)]) == {i for i in order[:12] if results[i] == "successful"}
+    with pytest.raises(AmdaError, match=r"ada.ratio 0.5 asks for 24 of 48 train rows attacked, but 12 were"):
+        select_adversarial(attacked, 0.5, 48)
 
+    adv = adversarial_records(data["train"], results)
     spec = tiny_spec(tiny_bert, "ada", training={"epochs": 1}, ada={"ratio": 0.25})
     metrics, _, _ = train(spec, data, tmp_path, "ada", adv_df=adv)
-    assert metrics["num_adversarial"] == 12 and metrics["epochs"][0]["examples"] == 48 + 12
+    assert metrics["num_adversarial"] == 6 and metrics["epochs"][0]["examples"] == 48 + 6
     assert metrics["num_mixed"] == 0 and metrics["alpha"] is None
 
 

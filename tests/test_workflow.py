@@ -16,9 +16,15 @@ def test_default_dry_run_plans_the_table2_grid(workflow):
     result = snakemake(workflow, "-n", "results/table2.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout + result.stderr)
-    # base + {ada, tmix, smix, amda_tmix, amda_smix} x {pwws, textfooler}
-    assert counts["train_model"] == 11
+    # base, tmix, smix (trained clean, once) + {ada, amda_tmix, amda_smix} x {pwws, textfooler}
+    assert counts["train_model"] == 9
     assert counts["attack_shard"] == counts["merge_attack"] == 12
+    out = result.stdout + result.stderr
+    for mix in ("tmix", "smix"):  # one mixup-only model serves both attack columns
+        assert f"results/models/sst2/minilm/{mix}/clean/default/seed42/model" in out
+        for attack in ("pwws", "textfooler"):
+            assert f"results/attacks/sst2/minilm/{mix}/clean/default/seed42/tae-{attack}.json" in out
+        assert f"/{mix}/pwws/" not in out and f"/{mix}/textfooler/" not in out
     assert counts["adv_train_shard"] == counts["merge_adv_train"] == 2
     assert counts["prepare_data"] == counts["prepare_nltk"] == counts["counterfit"] == counts["table2"] == 1
 

@@ -139,7 +139,7 @@ def build_parser():
         required=True,
         help="our table1/table2/table3 CSVs (each names itself in its `table` column)",
     )
-    comparison.add_argument("--paper-results", help="default: the paper_results.csv shipped in amda/data")
+    comparison.add_argument("--paper-results", help="default: the published_results.csv shipped in amda/data")
     comparison.add_argument("--claims", help="results/claims.csv: claim (2) decided by its paired intervals")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)

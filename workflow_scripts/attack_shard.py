@@ -7,10 +7,14 @@ By hand:
       --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
       --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
 
+Each text is attacked as the model sees it (cut where tokenisation at --max-length ends; records flag it
+`truncated`), and each example's attack stops after attacks.<name>.max_seconds (recorded `capped`).
 With --fraction (the adversarial training set) or --sample-size (evaluation.attack_size) the rows
-attacked are a seeded sample of the split; the shard is then taken of that sample. A --sample-size
-sample is nested (a larger size holds a smaller one's rows); with --reuse-dir, finished records are
-kept there and a later run of the same model, data and attack attacks only the rows not yet kept. Records are appended to --checkpoint as they are made; a
+attacked are a seeded sample of the split (records give each row's `sample_rank` in the sample's attack
+order: the first k of it are the sample of k); the shard is then taken of that sample. A --sample-size
+sample is nested (a larger size holds a smaller one's rows, the first 60 being the 60 sampled before
+nesting); with --reuse-dir, finished records are kept there and a later run of the same model, data and
+attack attacks only the rows not yet kept. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
 """
 
@@ -68,17 +72,21 @@ def main(argv=None):
 
     attack_cfg = parse_json_object(args.attack_json, "--attack-json")
     activate(args.nltk_data)  # before anything imports TextAttack
-    from amda.attack.recipes import build_attack
+    from amda.attack.recipes import build_attack, optional_number
     from amda.attack.wrapper import DynamicPaddingModelWrapper
     from amda.models import load_saved_classifier
 
+    max_seconds = optional_number(attack_cfg, args.attack, "max_seconds", 1e-3, float("inf"))
+
     texts, labels = read_split(args.data)
     sampled = args.fraction is not None or args.sample_size is not None
-    rows = (
-        runner.sample_indices(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
+    order = (
+        runner.sample_order(len(texts), args.fraction, args.sample_seed, size=args.sample_size)
         if sampled
         else list(range(len(texts)))
     )
+    rank = {row: i for i, row in enumerate(order)}
+    rows = sorted(order)
     idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard)]
 
     model, tokenizer = load_saved_classifier(args.model_dir)
@@ -86,7 +94,7 @@ def main(argv=None):
     resources = {"nltk_data": args.nltk_data, "embedding_dir": args.embedding_dir}
     attack = build_attack(args.attack, attack_cfg, wrapper, resources)
     inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
-    settings = {"max_length": args.max_length, "batch_size": args.batch_size}
+    settings = {"max_length": args.max_length, "batch_size": args.batch_size, "max_seconds": max_seconds}
     tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
     reuse_tag = runner.shard_fingerprint(inputs, [], attack, settings)  # the rows left out: any sample
     reuse = runner.read_reusable(args.reuse_dir, reuse_tag)
@@ -96,14 +104,18 @@ def main(argv=None):
         file=sys.stderr,
         flush=True,
     )
+    seen = [runner.visible_text(tokenizer, texts[i], args.max_length) for i in idxs]
     records = runner.attack_examples(
         attack,
-        [texts[i] for i in idxs],
+        [text for text, _ in seen],
         [labels[i] for i in idxs],
         idxs,
         checkpoint_path=args.checkpoint,
         checkpoint_tag=tag,
         reuse=reuse,
+        max_seconds=max_seconds,
+        truncated=[cut for _, cut in seen],
+        ranks=[rank[i] for i in idxs],
     )
     write_parquet_atomic(runner.records_frame(records), args.out)
     if args.reuse_dir:

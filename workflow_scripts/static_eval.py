@@ -6,8 +6,10 @@ By hand:
       --max-length 64 --batch-size 64 --run-json '{"dataset": "sst2", ...}' --attack pwws \
       --out results/attacks/sst2/minilm/ada/pwws/default/seed42/sae-pwws.json [--threads 1]
 
-The static set is the perturbed texts of the victim's successful attacks, with their gold labels;
-static_accuracy is null when the victim has no successful attack.
+The static set is the paper's: every sentence attacked on the victim (the perturbed text where the attack
+succeeded, the original where it failed or was skipped), gold labels; so the victim's static_accuracy equals
+its accuracy under attack. static_accuracy_successful_only scores the victim's successful adversarial
+examples alone (null when there are none).
 """
 
 import argparse

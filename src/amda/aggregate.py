@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 
 from amda.errors import AmdaError
-from amda.naming import DEFAULT_HP, METHODS, RunId, format_hp, parse_hp, train_attack_of
+from amda.naming import DEFAULT_HP, METHODS, RunId, format_hp, parse_hp, train_attack_for
 
 IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
 TAE_KEYS = (
@@ -41,8 +41,8 @@ def describe_run(run):
 
 
 def trained_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
-    """The model of `method` that a table shows under `attack`: base is trained clean, the others on `attack`."""
-    return RunId(dataset, model, method, train_attack_of(method, attack), hp, int(seed))
+    """The model of `method` that a table shows under `attack` (naming.train_attack_for)."""
+    return RunId(dataset, model, method, train_attack_for(method, attack), hp, int(seed))
 
 
 @dataclass(frozen=True)

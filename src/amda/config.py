@@ -17,7 +17,17 @@ import jsonschema
 import yaml
 
 from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, ATTACKS, BASE, CLEAN, DEFAULT_HP, METHODS, MIXUP_METHODS, parse_hp
+from amda.naming import (
+    ADV_METHODS,
+    ATTACKS,
+    BASE,
+    CLEAN,
+    CLEAN_TRAINED,
+    DEFAULT_HP,
+    METHODS,
+    MIXUP_METHODS,
+    parse_hp,
+)
 
 
 def load_schema():
@@ -127,9 +137,18 @@ def check_files(config, datasets, root=".", source="config"):
 
 
 def alpha_for(config, dataset, method, attack):
-    """Mixup α for dataset × method × attack, falling back to mixup.alpha.default."""
+    """Mixup α for dataset × method × attack (one number for a method trained clean, once for every
+    attack), falling back to mixup.alpha.default."""
     table = config["mixup"]["alpha"]
-    return float(table.get(dataset, {}).get(method, {}).get(attack, table["default"]))
+    entry = table.get(dataset, {}).get(method, {})
+    if not isinstance(entry, dict):
+        return float(entry)
+    if attack == CLEAN and entry:
+        raise AmdaError(
+            f"config: mixup.alpha.{dataset}.{method}: {method} is trained once for every attack, so it takes "
+            f"one number, not one per attack ({entry})"
+        )
+    return float(entry.get(attack, table["default"]))
 
 
 def ada_ratio(config, dataset):
@@ -148,20 +167,23 @@ def adv_train_fraction(config, dataset):
     return float(fraction)
 
 
-def config_warnings(config):
-    """Settings that run but cannot mean what they say: one line each, printed, not fatal."""
-    spec = config["tables"].get("figure2")
-    if not spec:
-        return []
-    fraction = adv_train_fraction(config, spec["dataset"])
-    unfillable = [r for r in spec["ratios"] if r > fraction]
-    if len(unfillable) < 2:
-        return []
-    return [
-        f"tables.figure2.ratios: {', '.join(f'{r:g}' for r in unfillable)} exceed adv_train.fraction "
-        f"{fraction:g} of {spec['dataset']} (no more of train is attacked), so these points train on the "
-        "same adversarial set and coincide"
-    ]
+def check_ratios(config):
+    """Every ratio in use (ada.ratio of a dataset with ADA/AMDA models, Figure 2's grid) is the paper's: the
+    share of train attacked, whose successes are added; it cannot exceed the share that the adversarial
+    training set attacks (adv_train.fraction). AmdaError naming the key otherwise."""
+    wanted = []
+    for name, spec in config["tables"].items():
+        if name == "figure2":
+            wanted += [(spec["dataset"], r, "tables.figure2.ratios") for r in spec["ratios"]]
+        elif ADV_METHODS & set(spec.get("methods", [])):
+            wanted += [(ds, ada_ratio(config, ds), f"ada.ratio.{ds}") for ds in spec["datasets"]]
+    for dataset, ratio, key in wanted:
+        fraction = adv_train_fraction(config, dataset)
+        if ratio > fraction + 1e-9:
+            raise AmdaError(
+                f"config: {key}: {ratio:g} exceeds adv_train.fraction {fraction:g} of {dataset} (the ratio is the "
+                "share of train attacked, whose successes are added; attack at least that share or lower the ratio)"
+            )
 
 
 def training_keys(config, method):
@@ -199,7 +221,7 @@ def valid_run(run):
     """Whether a run identity is meaningful (e.g. base is trained on clean data only)."""
     if run.method == BASE:
         return run.train_attack == CLEAN and run.hp == DEFAULT_HP
-    if run.train_attack == CLEAN:
+    if (run.train_attack == CLEAN) != (run.method in CLEAN_TRAINED):
         return False
     hp = parse_hp(run.hp)
     if "alpha" in hp and run.method not in MIXUP_METHODS:

@@ -22,6 +22,8 @@ from amda.errors import AmdaError
 log = logging.getLogger(__name__)
 
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
+# A word character: a letter or digit of any script (`\w` less the underscore).
+WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def normalise(text):
@@ -161,6 +163,12 @@ def build_splits(raw, spec, seed):
     return splits, info
 
 
+def has_words(text):
+    """Whether a text holds a word (a letter or digit): punctuation-, emoji- or control-only texts do not,
+    and an attack on them is recorded apart (`no_words`), never as robust."""
+    return WORD_CHAR.search(text) is not None
+
+
 def split_stats(df, num_labels, tokenizers=None, max_length=None):
     words = df["text"].str.split().map(len)
     stats = {
@@ -169,6 +177,8 @@ def split_stats(df, num_labels, tokenizers=None, max_length=None):
         "words_mean": round(float(words.mean()), 2),
         "words_max": int(words.max()),
         "duplicate_texts": int(df["text"].duplicated().sum()),
+        "no_word_texts": int((~df["text"].map(has_words)).sum()),
+        "chars_max": int(df["text"].str.len().max()),
     }
     for name, tok in (tokenizers or {}).items():
         lengths = np.array([len(ids) for ids in tok(df["text"].tolist(), truncation=False)["input_ids"]])

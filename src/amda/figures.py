@@ -1,11 +1,11 @@
 """Figures 2 and 3: accuracy under attack (and clean accuracy) against one swept hyper-parameter.
 
-Figure 2 sweeps the share of adversarial training data (hp `ratio-<x>`), Figure 3 the mixup α
+Figure 2 sweeps the paper's ratio, the share of train attacked (hp `ratio-<x>`), Figure 3 the mixup α
 (hp `alpha-<x>`). Points are means over seeds; error bars are 95% bootstrap intervals over the attacked
 sentences (and seeds together when several) for accuracy under attack, ± one sample sd for clean accuracy
 (n ≥ 2). Each point is also compared sentence by sentence with the largest swept value (the paper's
-setting: all adversarial data; the largest α): `vs_ref_*` columns and a verdict (`amda.stats`) on whether
-the reference is the more robust. The CSV also gives the number of adversarial examples each point trained on.
+setting: the largest share of train attacked; the largest α): `vs_ref_*` columns and a verdict
+(`amda.stats`) on whether the reference is the more robust. The CSV also gives the number of adversarial examples each point trained on.
 """
 
 import matplotlib
@@ -30,7 +30,7 @@ from amda.errors import AmdaError  # noqa: E402
 from amda.io import write_atomic  # noqa: E402
 from amda.naming import ATTACK_NAMES, DEFAULT_HP, METHOD_NAMES, format_hp, parse_hp  # noqa: E402
 
-AXIS_LABELS = {"ratio": "ratio of adversarial training data", "alpha": "mixup α"}
+AXIS_LABELS = {"ratio": "share of the training set attacked (ratio)", "alpha": "mixup α"}
 LINES = (("accuracy_under_attack", "-o", "under attack"), ("clean_accuracy", "--s", "clean"))
 
 
@@ -62,7 +62,7 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
                     "n": len(seeds),
                     **stat_columns("accuracy_under_attack", aua),
                     **stat_columns("clean_accuracy", clean),
-                    # what the ratio bought: points past the adversarial set's size train on the same data
+                    # what the ratio bought: the successes among the attacked share
                     "num_adversarial_mean": used.mean,
                 }
             )

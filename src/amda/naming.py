@@ -29,6 +29,11 @@ ITERATIVE_METHODS = {"ada_iter", "amda_tmix_iter", "amda_smix_iter"}
 # Each (non-iterative) AMDA method and the mixup-only method it adds adversarial data to.
 AMDA_VS_MIXUP = {"amda_tmix": "tmix", "amda_smix": "smix"}
 ATTACKS = ("pwws", "textfooler")
+# The result of attacking one example. `errored` (the attack raised), `capped` (it hit the per-example
+# time or query cap) and `no_words` (the text has no word to perturb) are counted apart: never a failed
+# attack, never robust.
+RESULT_TYPES = ("successful", "failed", "skipped", "errored", "capped", "no_words")
+APART = ("errored", "capped", "no_words")
 BASE = "base"
 CLEAN = "clean"
 DEFAULT_HP = "default"
@@ -49,11 +54,15 @@ METHOD_NAMES = {
 }
 ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
 
+# Trained without adversarial data, once per dataset and model, and attacked with every attack (the
+# paper's Base, TMix and SMix: one clean accuracy under both attack columns).
+CLEAN_TRAINED = {BASE, "tmix", "smix"}
 
-def train_attack_of(method, attack):
-    """The training attack of the model of `method` that a table shows under `attack`: base trains
-    on clean data, every other method on `attack`'s adversarial data or α setting."""
-    return CLEAN if method == BASE else attack
+
+def train_attack_for(method, attack):
+    """The `train_attack` of the model of `method` that a table shows under `attack`: the methods of
+    CLEAN_TRAINED train on clean data, every other one on `attack`'s adversarial data or α setting."""
+    return CLEAN if method in CLEAN_TRAINED else attack
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """Our Tables 1-3 beside the paper's published numbers, and whether the paper's claims hold at our scale.
 
-The paper's numbers live in `amda/data/paper_results.csv` (columns `table,dataset,model,method,attack,
-metric,value,source_note`), one row per number actually found in a source, the source named per row.
-Vocabulary: `model` is the paper's (`bert`, `roberta`); Table 1 rows use `method` `victim` or
-`reseeded` and metrics `clean_accuracy`, `tae_accuracy`, `sae_accuracy`; Tables 2-3 use our method
-names and metrics `clean_accuracy`, `accuracy_under_attack`, `modification_rate`; values in %.
-A number the file lacks is shown as '—'.
+The paper's numbers live in `amda/data/published_results.csv` (a copy of
+`../shared/paper/published_results.csv`; columns `table,dataset,model,method,attack,metric,value,source_note`),
+one row per number printed in the paper's Tables 1-4, the source named per row. Vocabulary: `table` is
+`table1`..`table4`; `model` is the paper's (`bert`, `roberta`); Table 1 rows use `method` `victim`,
+`reseeded_1`, `reseeded_2` and metrics `clean_accuracy`, `tae_accuracy`, `sae_accuracy`; Tables 2-4 use our
+method names and metrics `clean_accuracy`, `accuracy_under_attack`, `modification_rate`; values in %.
+A number the file lacks is shown as '—'. Absolute levels are not comparable across attack
+implementations (TextAttack here, OpenAttack v1 there); effect sizes (differences between methods within
+one block) are what the comparison rests on.
 """
 
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ CLEAN_COST_POINTS = 2.0
 HOLDS = "inconclusive (no interval; the means point the paper's way)"
 FAILS = "inconclusive (no interval; the means point the other way)"
 
-COMPARED_TABLES = ("table1", "table2", "table3")
+COMPARED_TABLES = ("table1", "table2", "table3", "table4")
 TABLE1_COLUMNS = [
     "table",
     "dataset",
@@ -52,7 +55,7 @@ METHOD_COLUMNS = [
 
 
 def default_paper_results():
-    return resources.files("amda") / "data" / "paper_results.csv"
+    return resources.files("amda") / "data" / "published_results.csv"
 
 
 def load_paper_results(path):
@@ -170,16 +173,32 @@ def claim_clean_cost(frame, points=CLEAN_COST_POINTS):
     return verdicts
 
 
-def _paper_value(paper, table, dataset, model, method, attack, metric):
+PAPER_RESEEDED = ("reseeded_1", "reseeded_2")
+
+
+def paper_number(paper, table, dataset, model, method, attack, metric):
+    """The paper's number for our cell (our model mapped to its counterpart), None if not printed.
+
+    Our `reseeded` role is the mean of the paper's two re-seeded models; a clean accuracy, printed once
+    per model in Table 1 and once per attack column in Tables 2-3, is looked up under either attack."""
+    methods = PAPER_RESEEDED if method == "reseeded" else (method,)
     hit = paper[
-        (paper["table"] == str(table))
+        (paper["table"] == f"table{table}")
         & (paper["dataset"] == dataset)
         & (paper["model"] == MODEL_PAIRING.get(model, ""))
-        & (paper["method"] == method)
-        & (paper["attack"] == attack)
+        & (paper["method"].isin(methods))
         & (paper["metric"] == metric)
     ]
-    return "—" if hit.empty else f"{hit['value'].iloc[0]:.1f}"
+    if metric != "clean_accuracy" or (hit["attack"] == attack).any():
+        hit = hit[hit["attack"] == attack]
+    if hit.empty:
+        return None
+    return float(hit.groupby("method")["value"].first().mean())
+
+
+def _paper_value(paper, *key):
+    value = paper_number(paper, *key)
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _ours(value):
@@ -187,58 +206,110 @@ def _ours(value):
 
 
 def _table1_section(table1, paper):
-    header = ["Dataset", "Model (ours ↔ paper)", "Attack", "Row", "TAE ours", "TAE paper", "SAE ours", "SAE paper"]
+    header = ["Dataset", "Model (ours ↔ paper)", "Attack", "Row"]
+    header += [f"{name} {side}" for name in ("Clean", "TAE", "SAE") for side in ("ours", "paper")]
     rows = []
     for _, row in table1[table1["row"].isin(["victim", "reseeded_mean"])].iterrows():
         role = "victim" if row["row"] == "victim" else "reseeded"
         key = (1, row["dataset"], row["model"], role, row["attack"])
-        rows.append(
-            [
-                display(DATASET_NAMES, row["dataset"]),
-                _pairing(row["model"]),
-                display(ATTACK_NAMES, row["attack"]),
-                f"{role} (n={int(row['n'])})",
-                _ours(row["tae_accuracy_mean"]),
-                _paper_value(paper, *key, "tae_accuracy"),
-                _ours(row["sae_accuracy_mean"]),
-                _paper_value(paper, *key, "sae_accuracy"),
-            ]
-        )
-    return "## Table 1: SAE vs TAE (accuracy, %)\n\n" + markdown_table(header, rows)
+        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(row["model"]), display(ATTACK_NAMES, row["attack"])]
+        cells.append(f"{role} (n={int(row['n'])})")
+        for metric in ("clean_accuracy", "tae_accuracy", "sae_accuracy"):
+            cells += [_ours(row[f"{metric}_mean"]), _paper_value(paper, *key, metric)]
+        rows.append(cells)
+    note = "The paper's re-seeded row is the mean of its two re-seeded models.\n"
+    return "## Table 1: SAE vs TAE (accuracy, %)\n\n" + markdown_table(header, rows) + "\n" + note
+
+
+# Our column (in our table CSVs) and the paper's metric, per compared quantity of Tables 2-4.
+METHOD_METRICS = (
+    ("Clean", "clean_accuracy_mean", "clean_accuracy"),
+    ("Under attack", "accuracy_under_attack_mean", "accuracy_under_attack"),
+    ("Mod. rate (OpenAttack v1 def.)", "openattack_modification_rate_mean", "modification_rate"),
+)
 
 
 def _method_section(number, frame, paper):
-    header = [
-        "Dataset",
-        "Model (ours ↔ paper)",
-        "Method",
-        "Attack",
-        "Clean ours",
-        "Clean paper",
-        "Under attack ours",
-        "Under attack paper",
-        "Mod. rate ours",
-        "Mod. rate paper",
-    ]
+    metrics = [m for m in METHOD_METRICS if m[1] in frame.columns]
+    header = ["Dataset", "Model (ours ↔ paper)", "Method", "Attack"]
+    header += [f"{name} {side}" for name, _, _ in metrics for side in ("ours", "paper")]
     rows = []
     for _, row in frame.iterrows():
         key = (number, row["dataset"], row["model"], row["method"], row["attack"])
+        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(row["model"])]
+        cells += [display(METHOD_NAMES, row["method"]), display(ATTACK_NAMES, row["attack"])]
+        for _, ours, theirs in metrics:
+            cells += [_ours(row[ours]), _paper_value(paper, *key, theirs)]
+        rows.append(cells)
+    return f"## Table {number}: ours beside the paper's (%)\n\n" + markdown_table(header, rows)
+
+
+# Effect sizes (first minus second, accuracy under attack) compared per table.
+EFFECTS = {
+    2: (("amda_tmix", "ada"), ("amda_smix", "ada"), ("amda_tmix", "tmix"), ("amda_smix", "smix"), ("ada", "base")),
+    4: (("amda_tmix_iter", "amda_tmix"), ("amda_smix_iter", "amda_smix")),
+}
+EFFECTS[3] = EFFECTS[2]
+
+
+def effect_rows(number, frame, paper):
+    """[where, effect, ours, paper, same direction] for each method pair both tables can give."""
+    rows = []
+    for (dataset, model, attack), block in frame.groupby(["dataset", "model", "attack"], sort=False):
+        ours = dict(zip(block["method"], block["accuracy_under_attack_mean"]))
+        for first, second in EFFECTS[number]:
+            if first not in ours or second not in ours:
+                continue
+            mine = ours[first] - ours[second]
+            a, b = (
+                paper_number(paper, number, dataset, model, m, attack, "accuracy_under_attack") for m in (first, second)
+            )
+            theirs = None if a is None or b is None else a - b
+            agree = "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
+            rows.append(
+                [
+                    f"{display(DATASET_NAMES, dataset)}, {_pairing(model)}, {display(ATTACK_NAMES, attack)}",
+                    f"{display(METHOD_NAMES, first)} − {display(METHOD_NAMES, second)}",
+                    "—" if pd.isna(mine) else f"{mine:+.2f}",
+                    "—" if theirs is None else f"{theirs:+.2f}",
+                    agree,
+                ]
+            )
+    return rows
+
+
+def _sae_effect_rows(table1, paper):
+    rows = []
+    for _, row in table1[table1["row"] == "reseeded_mean"].iterrows():
+        mine = row["sae_accuracy_mean"] - row["tae_accuracy_mean"]
+        key = (1, row["dataset"], row["model"], "reseeded", row["attack"])
+        sae, tae = (paper_number(paper, *key, m) for m in ("sae_accuracy", "tae_accuracy"))
+        theirs = None if sae is None or tae is None else sae - tae
+        agree = "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
+        where = f"{display(DATASET_NAMES, row['dataset'])}, {_pairing(row['model'])}, {display(ATTACK_NAMES, row['attack'])}"
         rows.append(
             [
-                display(DATASET_NAMES, row["dataset"]),
-                _pairing(row["model"]),
-                display(METHOD_NAMES, row["method"]),
-                display(ATTACK_NAMES, row["attack"]),
-                _ours(row["clean_accuracy_mean"]),
-                _paper_value(paper, *key, "clean_accuracy"),
-                _ours(row["accuracy_under_attack_mean"]),
-                _paper_value(paper, *key, "accuracy_under_attack"),
-                _ours(row["modification_rate_mean"]),
-                _paper_value(paper, *key, "modification_rate"),
+                where,
+                "SAE − TAE (re-seeded)",
+                "—" if pd.isna(mine) else f"{mine:+.2f}",
+                "—" if theirs is None else f"{theirs:+.2f}",
+                agree,
             ]
         )
-    return f"## Table {number}: clean accuracy, accuracy under attack, modification rate (%)\n\n" + markdown_table(
-        header, rows
+    return rows
+
+
+def _effects_section(tables, paper):
+    rows = _sae_effect_rows(tables["table1"], paper) if tables.get("table1") is not None else []
+    for number in (2, 3, 4):
+        if tables.get(f"table{number}") is not None:
+            rows += effect_rows(number, tables[f"table{number}"], paper)
+    return (
+        "## Effect sizes, ours beside the paper's (accuracy under attack, points)\n\n"
+        "Absolute levels are not comparable across attack implementations (TextAttack here, the paper's "
+        "OpenAttack v1 there) nor across models (ours are smaller stand-ins); the direction and size of "
+        "each difference within one block is the comparison that matters.\n\n"
+        + markdown_table(["Where (ours ↔ paper)", "Effect", "Ours", "Paper", "Same direction"], rows)
     )
 
 
@@ -273,9 +344,10 @@ def claim_amda_beats_paired(claims):
     return verdicts
 
 
-def comparison_markdown(paper, table1=None, table2=None, table3=None, claims=None):
-    """The whole `paper_comparison.md`: header, claim verdicts, then each table beside the paper's."""
-    if table1 is None and table2 is None and table3 is None:
+def comparison_markdown(paper, table1=None, table2=None, table3=None, table4=None, claims=None):
+    """The whole `paper_comparison.md`: header, claim verdicts, each table beside the paper's, effect sizes."""
+    tables = {"table1": table1, "table2": table2, "table3": table3, "table4": table4}
+    if all(frame is None for frame in tables.values()):
         raise AmdaError(f"paper-comparison: none of {', '.join(COMPARED_TABLES)} was given")
     verdicts = []
     if table1 is not None:
@@ -294,12 +366,13 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None, claims=Non
         ),
         "Verdicts: **holds** / **contradicted** when the 95% paired interval of the difference excludes 0 "
         "(results/claims.md), **inconclusive** when it covers 0 or when only means are available.\n",
+        _effects_section(tables, paper),
     ]
     if table1 is not None:
         parts.append(_table1_section(table1, paper))
-    for number, frame in ((2, table2), (3, table3)):
-        if frame is not None:
-            parts.append(_method_section(number, frame, paper))
+    for number in (2, 3, 4):
+        if tables[f"table{number}"] is not None:
+            parts.append(_method_section(number, tables[f"table{number}"], paper))
     parts.append(_sources(paper))
     return "\n".join(parts)
 
@@ -320,9 +393,10 @@ def _header(paper):
         "# Our results beside the paper's\n\n"
         'Paper: Si et al., "Better Robustness by More Coverage: Adversarial and Mixup Data Augmentation '
         'for Robust Finetuning", Findings of ACL 2021 (arXiv 2012.15699).\n\n'
-        f"Model pairing: {pairs}. Our models are smaller stand-ins trained on small subsamples with "
-        "offline attack resources, so absolute numbers are not expected to match; rows are matched on "
-        "dataset × method × attack and the question is whether each claim's direction holds.\n\n"
+        f"Model pairing: {pairs}. These are different models: ours are smaller stand-ins trained on small "
+        "subsamples with offline attack resources, attacked with TextAttack where the paper used OpenAttack v1, "
+        "so absolute levels are not comparable; rows are matched on dataset × method × attack, and the "
+        "effect sizes (differences between methods within one block) are the comparison that matters.\n\n"
         f"{status}\n"
     )
 

@@ -2,7 +2,7 @@
 methods are compared sentence by sentence.
 
 An outcome is 1 when the model withstood the attack on a sentence (result `failed`), 0 otherwise; a
-sentence errored for either model is dropped from that pair. Differences are A − B in points (%).
+sentence counted apart (errored, capped, no words) for either model is dropped from that pair. Differences are A − B in points (%).
 
 - Interval: 95% percentile bootstrap of the mean paired difference. With one seed, sentences are
   resampled; with several, seeds and sentences are resampled together (a two-way crossed bootstrap:
@@ -21,6 +21,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from amda.errors import AmdaError
+from amda.naming import APART
 
 HOLDS, CONTRADICTED, INCONCLUSIVE = "holds", "contradicted", "inconclusive"
 LEVEL = 0.95
@@ -47,8 +48,9 @@ class PairedResult:
 
 
 def outcomes(records):
-    """{idx: 1 if the attack failed (the model held), 0 if it succeeded or was skipped}; errored rows dropped."""
-    kept = records[records["result"] != "errored"]
+    """{idx: 1 if the attack failed (the model held), 0 if it succeeded or was skipped}; rows counted apart
+    (naming.APART: errored, capped, no words) dropped."""
+    kept = records[~records["result"].isin(APART)]
     return dict(zip(kept["idx"].astype(int), (kept["result"] == "failed").astype(int)))
 
 
@@ -77,7 +79,7 @@ def bootstrap_interval(diffs, reps=BOOTSTRAP_REPS, seed=0, level=LEVEL):
     diffs = np.atleast_2d(np.asarray(diffs, dtype=float))
     n_seeds, n_sent = diffs.shape
     if n_sent == 0:
-        raise AmdaError("bootstrap: no sentence is paired (every one errored?)")
+        raise AmdaError("bootstrap: no sentence is paired (every one counted apart?)")
     rng = np.random.default_rng(seed)
     means = np.empty(reps)
     for r in range(reps):

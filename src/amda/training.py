@@ -8,7 +8,6 @@ the attacks use, so training-time and attack-time logits are the same computatio
 
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
@@ -47,7 +46,7 @@ SPEC_KEYS = {
     "ada": ("ratio", "iterative_num_adv"),
 }
 TOP_KEYS = ("num_labels", "max_length", "cache_dir")
-ADV_COLUMNS = ("perturbed_text", "label", "result")
+ADV_COLUMNS = ("perturbed_text", "label", "result", "sample_rank")
 BATCHES_PER_LENGTH_GROUP = 50
 PROGRESS_EVERY_S = 5.0
 CHECKPOINT_FILE = "last.pt"
@@ -104,21 +103,23 @@ def check_split(df, name, num_labels):
 
 
 def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
-    """(texts, gold labels) of the first floor(ratio * num_clean) successful rows, in file order."""
+    """(texts, gold labels) of the successful attacks on the share `ratio` of the train set (the paper's
+    ratio): the rows of `sample_rank` < round(ratio * num_clean), the seeded attack order's prefix, in
+    file order. AmdaError when fewer rows than that were attacked (adv_train.fraction too small)."""
     missing = [c for c in ADV_COLUMNS if c not in adv_df.columns]
     if missing:
         raise AmdaError(f"{name}: missing column(s) {', '.join(missing)}")
-    wanted = math.floor(float(ratio) * num_clean + 1e-9)
-    chosen = adv_df[adv_df["result"] == "successful"].head(wanted)
+    wanted = int(round(float(ratio) * num_clean))
+    attacked = int((adv_df["sample_rank"] < wanted).sum())
+    if attacked < wanted:
+        raise AmdaError(
+            f"{name}: ada.ratio {ratio} asks for {wanted} of {num_clean} train rows attacked, but "
+            f"{len(adv_df)} were (raise adv_train.fraction to at least {ratio})"
+        )
+    chosen = adv_df[(adv_df["result"] == "successful") & (adv_df["sample_rank"] < wanted)]
     empty = chosen.index[~chosen["perturbed_text"].map(lambda t: isinstance(t, str) and bool(t))]
     if len(empty):
         raise AmdaError(f"{name}: successful row {int(empty[0])} has no perturbed_text")
-    if len(chosen) < wanted:
-        print(
-            f"{name}: {len(chosen)} successful adversarial examples, fewer than the "
-            f"{wanted} asked for (ratio {ratio} x {num_clean}); using all of them",
-            file=sys.stderr,
-        )
     return list(chosen["perturbed_text"]), [int(v) for v in chosen["label"]]
 
 

@@ -128,8 +128,8 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
         )
     else:
         raise AmdaError(f"attacks.{name}: unknown attack (expected one of {', '.join(ATTACKS)})")
-    budget = _optional_number(attack_cfg, name, "query_budget", 1, math.inf)
-    rate = _optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
+    budget = optional_number(attack_cfg, name, "query_budget", 1, math.inf)
+    rate = optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(
         attack,
         model_wrapper,
@@ -139,7 +139,7 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     )
 
 
-def _optional_number(attack_cfg, name, key, low, high):
+def optional_number(attack_cfg, name, key, low, high):
     if _setting(attack_cfg, name, key) is None:
         return None
     return _number(attack_cfg, name, key, low, high)

@@ -9,9 +9,11 @@ functions, after `amda.attack.offline.activate` (this module is importable witho
 
 import hashlib
 import json
+import math
 import os
 import random
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,10 +22,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from amda.data import has_words
 from amda.errors import AmdaError
 from amda.io import write_parquet_atomic
+from amda.naming import APART, RESULT_TYPES
 
-RESULT_TYPES = ("successful", "failed", "skipped", "errored")
 RECORD_COLUMNS = (
     "idx",
     "original_text",
@@ -37,10 +40,26 @@ RECORD_COLUMNS = (
     "words_changed",
     "num_words",
     "modification_rate",
+    "openattack_modification_rate",
+    "truncated",
+    "sample_rank",
     "seconds",
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
 NESTED_HEAD = 60  # evaluation.attack_size of every result made before samples were nested
+
+
+def visible_text(tokenizer, text, max_length):
+    """(the part of `text` the model sees at `max_length` tokens, whether it was cut): the attack works on
+    this part, so a 50,000-character text costs what a `max_length` one does."""
+    encoded = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    ends = [end for start, end in encoded["offset_mapping"] if end > start]
+    if not ends or len(text[ends[-1] :].strip()) == 0:
+        return text, False
+    full = tokenizer(text, truncation=False, add_special_tokens=True)["input_ids"]
+    if len(full) <= max_length:
+        return text, False
+    return text[: ends[-1]], True
 
 
 # ---------------------------------------------------------------- which rows
@@ -54,30 +73,34 @@ def shard_indices(n, shards, i):
     return list(range(start, stop))
 
 
-def sample_order(n, seed):
-    """Rows 0..n-1 in the order a growing sample takes them: first the rows of the 60-row sample made
-    before samples were nested (so results made then stay valid), then the rest in a seeded order."""
+def nested_order(n, seed):
+    """Rows 0..n-1 in the order a growing evaluation sample takes them: first the rows of the 60-row
+    sample made before samples were nested (so results made then stay valid), then the rest in a seeded
+    order."""
     head = sorted(int(i) for i in np.random.default_rng(seed).choice(n, size=min(NESTED_HEAD, n), replace=False))
     taken = set(head)
     rest = [int(i) for i in np.random.default_rng([seed, 1]).permutation(n) if int(i) not in taken]
     return head + rest
 
 
-def sample_indices(n, fraction, seed, size=None):
-    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in file order.
-
-    A `size` sample is nested: it is the first `size` rows of `sample_order`, so a larger size
-    holds every row of a smaller one (and the rows attacked for it can be reused)."""
+def sample_order(n, fraction, seed, size=None):
+    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in attack order:
+    the first k rows of a larger sample are the sample of k. A `size` sample (evaluation) is a prefix of
+    `nested_order`, so a larger size holds every row of a smaller one (and its attacked rows can be
+    reused); a `fraction` sample (adversarial training) is a prefix of a seeded permutation, so a share of
+    train attacked is a prefix of a larger share."""
     if size is not None:
         if size < 1:
             raise AmdaError(f"evaluation.attack_size: expected a positive number of examples, got {size!r}")
-        return sorted(sample_order(n, seed)[: min(int(size), n)])
-    else:
-        if not 0 < fraction <= 1:
-            raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
-        size = int(round(n * fraction))
-    rng = np.random.default_rng(seed)
-    return sorted(int(i) for i in rng.choice(n, size=size, replace=False))
+        return nested_order(n, seed)[: min(int(size), n)]
+    if not 0 < fraction <= 1:
+        raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
+    return [int(i) for i in np.random.default_rng(seed).permutation(n)[: int(round(n * fraction))]]
+
+
+def sample_indices(n, fraction, seed, size=None):
+    """The rows of `sample_order`, in file order."""
+    return sorted(sample_order(n, fraction, seed, size))
 
 
 # ---------------------------------------------------------------- one example
@@ -106,12 +129,29 @@ def result_type(result):
     )
 
 
+def _openattack_tokens(text):
+    from nltk.tokenize import TreebankWordTokenizer
+
+    return TreebankWordTokenizer().tokenize(text.lower())
+
+
+def openattack_modification_rate(original, perturbed):
+    """The reference's (OpenAttack v1 `Modification`) word-modification rate of one example: both texts
+    tokenised (lower-cased, as the reference lower-cases its data; NLTK Treebank tokens), then
+    (|len a - len b| + positions among the first min(len a, len b) whose tokens differ) / min(len a, len b)."""
+    a, b = _openattack_tokens(original), _openattack_tokens(perturbed)
+    shortest = min(len(a), len(b))
+    changed = abs(len(a) - len(b)) + sum(x != y for x, y in zip(a[:shortest], b[:shortest]))
+    return changed / shortest if shortest else 0.0
+
+
 def record_from_result(idx, text, label, result, seconds):
     """The per-example record (docs/ARCHITECTURE.md) of a TextAttack `AttackResult`."""
     original = result.original_result.attacked_text
     perturbed = result.perturbed_result.attacked_text
     num_words = len(original.words)
     words_changed = len(original.all_words_diff(perturbed))
+    kind = result_type(result)
     return {
         "idx": int(idx),
         "original_text": text,
@@ -119,18 +159,23 @@ def record_from_result(idx, text, label, result, seconds):
         "label": int(label),
         "pred_before": int(result.original_result.output),
         "pred_after": int(result.perturbed_result.output),
-        "result": result_type(result),
+        "result": kind,
         "error": "",
         "queries": int(result.num_queries),
         "words_changed": words_changed,
         "num_words": num_words,
         "modification_rate": words_changed / num_words if num_words else 0.0,
+        "openattack_modification_rate": (
+            openattack_modification_rate(text, perturbed.text) if kind == "successful" else 0.0
+        ),
+        "truncated": False,
+        "sample_rank": int(idx),
         "seconds": seconds,
     }
 
 
-def errored_record(idx, text, label, error, seconds):
-    """The record of an example whose attack raised: kept, and never counted as a failed attack."""
+def apart_record(idx, text, label, result, error, seconds):
+    """The record of an example counted apart (APART): kept, and never counted as a failed attack."""
     return {
         "idx": int(idx),
         "original_text": text,
@@ -138,28 +183,61 @@ def errored_record(idx, text, label, error, seconds):
         "label": int(label),
         "pred_before": -1,
         "pred_after": -1,
-        "result": "errored",
-        "error": f"{type(error).__name__}: {error}",
+        "result": result,
+        "error": error,
         "queries": 0,
         "words_changed": 0,
         "num_words": 0,
         "modification_rate": 0.0,
+        "openattack_modification_rate": 0.0,
+        "truncated": False,
+        "sample_rank": int(idx),
         "seconds": seconds,
     }
 
 
-def attack_one(attack, idx, text, label, seed=0):
-    """Attack one example from a clean state; an exception other than AmdaError becomes `errored`."""
+class ExampleTimeout(Exception):
+    """Raised inside an attack that ran past its per-example time cap."""
+
+
+def _on_alarm(signum, frame):
+    raise ExampleTimeout()
+
+
+def _query_budget(attack):
+    budget = getattr(getattr(attack, "goal_function", None), "query_budget", None)
+    return budget if budget is not None and math.isfinite(budget) else None
+
+
+def attack_one(attack, idx, text, label, seed=0, max_seconds=None):
+    """Attack one example from a clean state. A text without words is `no_words`; an attack past
+    `max_seconds` or stopped by the query budget is `capped`; any other exception (not AmdaError) is
+    `errored`: all three are recorded apart from the failed (robust) attacks."""
+    if isinstance(text, str) and not has_words(text):
+        return apart_record(idx, text, label, "no_words", "no word to perturb", 0.0)
     attack.clear_cache()
     _seed_example(seed, idx)
     start = time.perf_counter()
+    previous = signal.signal(signal.SIGALRM, _on_alarm) if max_seconds else None
+    if max_seconds:
+        signal.setitimer(signal.ITIMER_REAL, float(max_seconds))
     try:
         result = attack.attack(text, int(label))
     except AmdaError:
         raise
+    except ExampleTimeout:
+        return apart_record(idx, text, label, "capped", f"time cap of {max_seconds:g} s reached", max_seconds)
     except Exception as err:  # any failure of TextAttack or the model on this input
-        return errored_record(idx, text, label, err, time.perf_counter() - start)
-    return record_from_result(idx, text, label, result, time.perf_counter() - start)
+        return apart_record(idx, text, label, "errored", f"{type(err).__name__}: {err}", time.perf_counter() - start)
+    finally:
+        if max_seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    record = record_from_result(idx, text, label, result, time.perf_counter() - start)
+    budget = _query_budget(attack)
+    if record["result"] == "failed" and budget is not None and record["queries"] >= budget:
+        record.update(result="capped", error=f"query budget of {budget:g} reached")
+    return record
 
 
 # ---------------------------------------------------------------- checkpoint
@@ -246,8 +324,22 @@ def keep_reusable(folder, tag, name, records):
     write_parquet_atomic(records_frame(records), folder / f"{tag}-{name}.parquet")
 
 
-def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoint_tag="", seed=0, reuse=None):
-    """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order.
+def attack_examples(
+    attack,
+    texts,
+    labels,
+    idxs,
+    checkpoint_path=None,
+    checkpoint_tag="",
+    seed=0,
+    max_seconds=None,
+    truncated=None,
+    ranks=None,
+    reuse=None,
+):
+    """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order; `truncated`
+    flags the texts cut to what the model sees, `ranks` gives each row's place in the sample's attack
+    order (sample_order; default: its idx), `max_seconds` caps each example's attack.
 
     With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
     with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
@@ -255,6 +347,8 @@ def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoin
     rows that are not attacked again when their text and label match.
     """
     texts, labels, idxs = list(texts), [int(y) for y in labels], [int(i) for i in idxs]
+    cut = dict(zip(idxs, truncated if truncated is not None else [False] * len(idxs)))
+    rank = dict(zip(idxs, ranks if ranks is not None else idxs))
     if not len(texts) == len(labels) == len(idxs):
         raise AmdaError(f"attack_examples: {len(texts)} texts, {len(labels)} labels, {len(idxs)} idxs")
     if len(set(idxs)) != len(idxs):
@@ -266,14 +360,15 @@ def attack_examples(attack, texts, labels, idxs, checkpoint_path=None, checkpoin
     for idx, text, label in zip(idxs, texts, labels):
         kept = (reuse or {}).get(idx)
         if idx not in done and kept is not None and (kept["original_text"], kept["label"]) == (text, label):
-            done[idx] = kept
+            done[idx] = {**kept, "sample_rank": int(rank[idx])}
     if checkpoint_path is not None:
         sink = _open_checkpoint(checkpoint_path, header, done)
     try:
         for idx, text, label in zip(idxs, texts, labels):
             if idx in done:
                 continue
-            done[idx] = attack_one(attack, idx, text, label, seed)
+            record = attack_one(attack, idx, text, label, seed, max_seconds)
+            done[idx] = {**record, "truncated": bool(cut[idx]), "sample_rank": int(rank[idx])}
             if sink is not None:
                 sink.write(json.dumps(done[idx]) + "\n")
                 sink.flush()
@@ -347,17 +442,24 @@ def summarize(records):
     df = records if isinstance(records, pd.DataFrame) else records_frame(records)
     counts = {name: int((df["result"] == name).sum()) for name in RESULT_TYPES}
     n = len(df)
+    scored = n - sum(counts[name] for name in APART)
     attacked = counts["successful"] + counts["failed"]
     success = df[df["result"] == "successful"]
     searched = df[df["result"].isin(["successful", "failed"])]
+    # The reference counts an example already misclassified as a successful attack left unchanged.
+    openattack = df[df["result"].isin(["successful", "skipped"])]
     return {
         "n": n,
         "counts": counts,
-        "clean_accuracy": _ratio(attacked, n - counts["errored"]),
-        "accuracy_under_attack": _ratio(counts["failed"], n - counts["errored"]),
+        "clean_accuracy": _ratio(attacked, scored),
+        "accuracy_under_attack": _ratio(counts["failed"], scored),
         "attack_success_rate": _ratio(counts["successful"], attacked),
         "mean_modification_rate": float(success["modification_rate"].mean()) if len(success) else None,
+        "openattack_modification_rate": (
+            float(openattack["openattack_modification_rate"].mean()) if len(openattack) else None
+        ),
         "mean_queries": float(searched["queries"].mean()) if len(searched) else None,
+        "truncated": int(df["truncated"].astype(bool).sum()),
         "seconds": float(df["seconds"].sum()),
     }
 
