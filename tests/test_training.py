@@ -397,3 +397,11 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
     found = metrics["epochs"][1]["num_adversarial"]
     assert metrics["epochs"][0]["num_adversarial"] == 0 and 0 < found <= 6
     assert metrics["epochs"][1]["examples"] == 48 + found and metrics["epochs"][1]["attack_seconds"] > 0
+
+
+def test_checkpoints_hold_only_tensors_and_plain_data(tiny_bert, data, tmp_path):
+    spec = tiny_spec(tiny_bert, "tmix", training={"epochs": 2})
+    with pytest.raises(SimulatedKill):
+        train(spec, data, tmp_path, "killed", on_epoch_end=kill_after(1))
+    saved = torch.load(tmp_path / "ckpt-killed" / "last.pt", weights_only=True)  # refuses pickled objects
+    assert saved["state"]["epoch"] == 1

@@ -9,11 +9,8 @@ the attacks use, so training-time and attack-time logits are the same computatio
 import hashlib
 import json
 import math
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,7 @@ import torch
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
-from amda.io import remove_with_empty_parents, write_json_atomic
+from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
@@ -162,9 +159,11 @@ class _State:
 
 
 def _rng_states(rng):
+    """Every RNG state as tensors and plain data, so the checkpoint loads with weights_only=True."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     states = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
         "torch": torch.get_rng_state(),
         "generator": rng.bit_generator.state,
     }
@@ -175,7 +174,8 @@ def _rng_states(rng):
 
 def _restore_rng_states(states, rng):
     random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(states["torch"])
     rng.bit_generator.state = states["generator"]
     if "cuda" in states and torch.cuda.is_available():
@@ -192,26 +192,21 @@ def _fingerprint(spec, train_df, adv_texts):
 
 
 def _save_checkpoint(path, model, optimizer, state, rng, fingerprint):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "state": state.__dict__,
-            "rng": _rng_states(rng),
-            "fingerprint": fingerprint,
-        },
-        tmp,
-    )
-    os.replace(tmp, path)
+    checkpoint = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "state": state.__dict__,
+        "rng": _rng_states(rng),
+        "fingerprint": fingerprint,
+    }
+    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def _load_checkpoint(path, model, optimizer, rng, fingerprint):
     """The saved _State, or None when there is no usable checkpoint."""
     if not path.is_file():
         return None
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = torch.load(path, map_location="cpu", weights_only=True)  # no unpickling of code
     if saved.get("fingerprint") != fingerprint:
         print(f"checkpoint {path}: made from other inputs, ignored (training from scratch)", file=sys.stderr)
         return None
@@ -437,17 +432,8 @@ def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, nu
 
 
 def write_model_dir(out_dir, model, tokenizer, metrics):
-    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, renamed in place."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, swapped in."""
+    with replacing_dir(out_dir) as tmp:
         model.save_pretrained(tmp / "model", safe_serialization=True)
         tokenizer.save_pretrained(tmp / "model")
         write_json_atomic(metrics, tmp / "metrics.json")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
