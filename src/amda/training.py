@@ -8,15 +8,17 @@ the attacks use, so training-time and attack-time logits are the same computatio
 
 import hashlib
 import json
+import logging
 import math
 import random
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+from transformers import set_seed
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
@@ -24,6 +26,8 @@ from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, writ
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
+
+log = logging.getLogger(__name__)
 
 SPEC_KEYS = {
     "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
@@ -111,10 +115,13 @@ def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
     if len(empty):
         raise AmdaError(f"{name}: successful row {int(empty[0])} has no perturbed_text")
     if len(chosen) < wanted:
-        print(
-            f"{name}: {len(chosen)} successful adversarial examples, fewer than the "
-            f"{wanted} asked for (ratio {ratio} x {num_clean}); using all of them",
-            file=sys.stderr,
+        log.warning(
+            "%s: %d successful adversarial examples, fewer than the %d asked for (ratio %s x %d); using all of them",
+            name,
+            len(chosen),
+            wanted,
+            ratio,
+            num_clean,
         )
     return list(chosen["perturbed_text"]), [int(v) for v in chosen["label"]]
 
@@ -208,12 +215,12 @@ def _load_checkpoint(path, model, optimizer, rng, fingerprint):
         return None
     saved = torch.load(path, map_location="cpu", weights_only=True)  # no unpickling of code
     if saved.get("fingerprint") != fingerprint:
-        print(f"checkpoint {path}: made from other inputs, ignored (training from scratch)", file=sys.stderr)
+        log.warning("checkpoint %s: made from other inputs, ignored (training from scratch)", path)
         return None
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     _restore_rng_states(saved["rng"], rng)
-    print(f"checkpoint {path}: resuming after epoch {saved['state']['epoch']}", file=sys.stderr)
+    log.info("checkpoint %s: resuming after epoch %d", path, saved["state"]["epoch"])
     return _State(**saved["state"])
 
 
@@ -243,28 +250,6 @@ def _attack_round(model, tokenizer, adversary, train_df, num_adv, rng):
     return [t for t, _ in found], [lab for _, lab in found]
 
 
-class _Progress:
-    """A line on stderr with running losses and throughput, at most every PROGRESS_EVERY_S seconds."""
-
-    def __init__(self, epoch, epochs, num_batches):
-        self.prefix = f"epoch {epoch}/{epochs}"
-        self.num_batches = num_batches
-        self.start = self.last = time.monotonic()
-
-    def update(self, batch, examples, sums):
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S and batch < self.num_batches:
-            return
-        self.last = now
-        mix = f" mix {sums['mix'] / batch:.4f}" if sums["mix_batches"] else ""
-        print(
-            f"{self.prefix} batch {batch}/{self.num_batches} loss {sums['loss'] / batch:.4f} "
-            f"clean {sums['clean'] / batch:.4f}{mix} {examples / max(now - self.start, 1e-9):.1f} ex/s",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False):
     """One optimisation step on a tokenized batch; returns the (total, clean, mix) losses."""
     device = labels.device
@@ -278,6 +263,13 @@ def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=Fals
     return loss, clean, mix_loss
 
 
+def _running_losses(sums, batches):
+    losses = {"loss": f"{sums['loss'] / batches:.4f}", "clean": f"{sums['clean'] / batches:.4f}"}
+    if sums["mix_batches"]:
+        losses["mix"] = f"{sums['mix'] / sums['mix_batches']:.4f}"
+    return losses
+
+
 def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epoch, device):
     training = spec["training"]
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
@@ -286,7 +278,7 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
     labels = torch.tensor(labels, dtype=torch.long)
     sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
     examples = mixed = 0
-    progress = _Progress(epoch + 1, epochs, len(batches))
+    progress = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", mininterval=PROGRESS_EVERY_S)
     base_lr = float(training["lr"])
     model.train()
     for b, idx in enumerate(batches):
@@ -305,7 +297,9 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
             sums["mix_batches"] += 1
             mixed += len(idx)
         examples += len(idx)
-        progress.update(b + 1, examples, sums)
+        progress.set_postfix(_running_losses(sums, b + 1), refresh=False)
+        progress.update()
+    progress.close()
     n = max(len(batches), 1)
     return {
         "loss": sums["loss"] / n,
@@ -337,9 +331,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     )
     mix = mixup_config(spec)
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    set_seed(seed)  # python, numpy and torch (CUDA included)
     rng = np.random.default_rng(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_classifier(spec["model"]["source"], spec["cache_dir"], num_labels, seed=seed)
@@ -370,9 +362,11 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
             state.adv_texts += found_texts
             state.adv_labels += found_labels
             attack_seconds = time.monotonic() - started
-            print(
-                f"epoch {state.epoch + 1}: {len(found_texts)} new adversarial examples ({len(state.adv_texts)} in all)",
-                file=sys.stderr,
+            log.info(
+                "epoch %d: %d new adversarial examples (%d in all)",
+                state.epoch + 1,
+                len(found_texts),
+                len(state.adv_texts),
             )
         record = _train_epoch(
             model,

@@ -8,10 +8,10 @@ functions, after `amda.attack.offline.activate` (this module is importable witho
 
 import hashlib
 import json
+import logging
 import os
 import random
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +20,8 @@ import pandas as pd
 import torch
 
 from amda.errors import AmdaError
+
+log = logging.getLogger(__name__)
 
 RESULT_TYPES = ("successful", "failed", "skipped", "errored")
 RECORD_COLUMNS = (
@@ -183,15 +185,13 @@ def _read_checkpoint(path, header, inputs):
         except json.JSONDecodeError:
             break  # torn write: keep what precedes it
     if not parsed or parsed[0] != header:
-        print(f"checkpoint {path}: written for other inputs, starting over", file=sys.stderr)
+        log.warning("checkpoint %s: written for other inputs, starting over", path)
         return {}
     records = {}
     for record in parsed[1:]:
         expected = inputs.get(record.get("idx"))
         if expected is None or (record["original_text"], record["label"]) != expected:
-            print(
-                f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over", file=sys.stderr
-            )
+            log.warning("checkpoint %s: row %s does not match the input, starting over", path, record.get("idx"))
             return {}
         records[record["idx"]] = record
     return records
