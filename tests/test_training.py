@@ -239,6 +239,8 @@ def test_metrics_match_the_saved_model(tiny_bert, data, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out / "model")
     preds = predict_logits(model, tokenizer, data["test"]["text"].tolist(), 64, 64).argmax(-1).numpy()
     assert (preds == data["test"]["label"].to_numpy()).mean() == on_disk["test_accuracy"]
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    assert model.config.label2id == {"negative": 0, "positive": 1}
     expected = {
         "dataset",
         "model",

@@ -196,6 +196,7 @@ def training_spec(config, run):
         "run": run.as_dict(),
         "model": {"name": run.model, **model},
         "num_labels": len(ds["label_names"]),
+        "label_names": list(ds["label_names"]),
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
         "training": training_keys(config, run.method),

@@ -47,7 +47,7 @@ SPEC_KEYS = {
     "mixup": ("alpha", "mask", "shared_forward"),
     "ada": ("ratio", "iterative_num_adv"),
 }
-TOP_KEYS = ("num_labels", "max_length", "cache_dir")
+TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 ADV_COLUMNS = ("perturbed_text", "label", "result")
 BATCHES_PER_LENGTH_GROUP = 50
 PROGRESS_EVERY_S = 5.0
@@ -67,6 +67,8 @@ def validate_spec(spec):
         for key in keys:
             if key not in spec[section]:
                 raise AmdaError(f"spec: missing key {section}.{key}")
+    if len(spec["label_names"]) != int(spec["num_labels"]):
+        raise AmdaError(f"spec: label_names {spec['label_names']} do not number num_labels ({spec['num_labels']})")
     method = spec["run"]["method"]
     if method not in METHODS:
         raise AmdaError(f"spec: run.method {method!r} is not one of {', '.join(METHODS)}")
@@ -395,6 +397,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
 
     metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), mix)
     metrics["device"] = device.type
+    name_labels(model, spec["label_names"])
     write_model_dir(out_dir, model, tokenizer, metrics)
     remove_with_empty_parents(checkpoint_dir)
     return metrics
@@ -423,6 +426,12 @@ def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, nu
         "alpha": mix.alpha if mix else None,
         "mix_layers": list(mix.layers) if mix else None,
     }
+
+
+def name_labels(model, label_names):
+    """Put the dataset's label names into the model config, so a loaded model says `positive`, not `LABEL_1`."""
+    model.config.id2label = dict(enumerate(label_names))
+    model.config.label2id = {name: i for i, name in enumerate(label_names)}
 
 
 def write_model_dir(out_dir, model, tokenizer, metrics):
