@@ -13,15 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from amda.config import training_spec, validate_config
 from amda.errors import AmdaError
 from amda.inference import predict_logits
+from amda.naming import METHODS, RunId
 from amda.training import (
     check_split,
     fine_tune,
+    length_grouped,
     lr_factor,
     make_batches,
     select_adversarial,
@@ -407,3 +411,13 @@ def test_checkpoints_hold_only_tensors_and_plain_data(tiny_bert, data, tmp_path)
         train(spec, data, tmp_path, "killed", on_epoch_end=kill_after(1))
     saved = torch.load(tmp_path / "ckpt-killed" / "last.pt", weights_only=True)  # refuses pickled objects
     assert saved["state"]["epoch"] == 1
+
+
+def test_mixup_methods_draw_shuffled_batches_by_default(repo):
+    config = validate_config(yaml.safe_load((repo / "config.yaml").read_text()))
+
+    def run(method):
+        return RunId("sst2", "minilm", method, "clean" if method == "base" else "pwws", "default", 42)
+
+    grouped = {m for m in METHODS if length_grouped(training_spec(config, run(m)))}
+    assert grouped == {"base", "ada", "ada_iter"}  # the mixup methods pair any two sentences

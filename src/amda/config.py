@@ -200,7 +200,10 @@ def training_spec(config, run):
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
         "training": training_keys(config, run.method),
-        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"], "shared_forward": config["mixup"]["shared_forward"]},
+        "mixup": {
+            "alpha": alpha,
+            **{key: config["mixup"][key] for key in ("mask", "shared_forward", "length_grouped")},
+        },
         "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }

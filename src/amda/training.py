@@ -44,7 +44,7 @@ SPEC_KEYS = {
         "length_grouped",
         "bf16",
     ),
-    "mixup": ("alpha", "mask", "shared_forward"),
+    "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
     "ada": ("ratio", "iterative_num_adv"),
 }
 TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
@@ -142,6 +142,14 @@ def make_batches(lengths, batch_size, rng, length_grouped):
         idx = idx[np.argsort(-lengths[idx], kind="stable")]
         batches.extend(idx[i : i + batch_size] for i in range(0, len(idx), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def length_grouped(spec):
+    """Whether the run's batches are grouped by length. Mixup methods follow `mixup.length_grouped`
+    (false by default: shuffled batches, so a sentence's partner is any sentence, as in the
+    reference code); the others follow `training.length_grouped` (less padding, same examples)."""
+    section = "mixup" if spec["run"]["method"] in MIXUP_METHODS else "training"
+    return bool(spec[section]["length_grouped"])
 
 
 def lr_factor(progress, warmup_ratio):
@@ -276,7 +284,7 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
     training = spec["training"]
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    batches = make_batches(lengths, int(training["batch_size"]), rng, bool(training["length_grouped"]))
+    batches = make_batches(lengths, int(training["batch_size"]), rng, length_grouped(spec))
     labels = torch.tensor(labels, dtype=torch.long)
     sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
     examples = mixed = 0
