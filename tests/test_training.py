@@ -23,8 +23,10 @@ from amda.errors import AmdaError
 from amda.inference import predict_logits
 from amda.naming import METHODS, RunId
 from amda.training import (
+    attacked_count,
     check_split,
     fine_tune,
+    iterative_picks,
     length_grouped,
     lr_factor,
     make_batches,
@@ -177,13 +179,13 @@ def test_a_checkpoint_of_other_inputs_is_not_resumed(tiny_bert, data, tmp_path):
 
 
 def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(sensitive_bert, data, tmp_path):
-    spec = tiny_spec(
-        sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"iterative_num_adv": 12}
-    )
+    spec = tiny_spec(sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"ratio": 0.5})
     calls = []
     whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary(calls))
+    # The one-shot amount: ratio 0.5 of the 48 train rows attacked, 12 before each later epoch, no row twice.
     assert len(calls) == 2 and all(len(c["texts"]) == 12 and not c["training"] for c in calls)
-    assert all(set(c["texts"]) <= set(data["train"]["text"]) for c in calls)
+    attacked = calls[0]["texts"] + calls[1]["texts"]
+    assert set(attacked) <= set(data["train"]["text"]) and len(set(attacked)) == 24
     added = [e["num_adversarial"] for e in whole["epochs"]]
     assert added[0] == 0 and added[0] <= added[1] <= added[2] == whole["num_adversarial"] > 0
     assert [e["examples"] for e in whole["epochs"]] == [48, 48 + added[1], 48 + added[2]]
@@ -382,7 +384,7 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
         sensitive_bert,
         "ada_iter",
         training={"epochs": 2, "lr": 1e-4},
-        ada={"iterative_num_adv": 6},
+        ada={"ratio": 0.125},
         attack={"name": "pwws", "recipe": "pwws", "query_budget": None, "max_modification_rate": None},
     )
     load_script("train_model").main(
@@ -421,3 +423,21 @@ def test_mixup_methods_draw_shuffled_batches_by_default(repo):
 
     grouped = {m for m in METHODS if length_grouped(training_spec(config, run(m)))}
     assert grouped == {"base", "ada", "ada_iter"}  # the mixup methods pair any two sentences
+
+
+def test_iterative_methods_take_their_one_shot_alpha_and_amount(repo):
+    config = validate_config(yaml.safe_load((repo / "config.yaml").read_text()))
+    config["mixup"]["alpha"]["sst2"]["amda_smix"]["textfooler"] = 0.3  # differs from the default 2.0
+    for iterative, one_shot in (("amda_tmix_iter", "amda_tmix"), ("amda_smix_iter", "amda_smix")):
+        it, shot = (
+            training_spec(config, RunId("sst2", "minilm", m, "textfooler", "default", 42))
+            for m in (iterative, one_shot)
+        )
+        assert it["mixup"]["alpha"] == shot["mixup"]["alpha"] and it["ada"]["ratio"] == shot["ada"]["ratio"]
+    assert (
+        training_spec(config, RunId("sst2", "minilm", "amda_smix_iter", "textfooler", "default", 42))["mixup"]["alpha"]
+        == 0.3
+    )
+    # Over the later epochs the rounds attack the one-shot share of train, each row once.
+    picks = [iterative_picks(0.25, 1000, 4, r, seed=42) for r in range(3)]
+    assert sum(map(len, picks)) == attacked_count(0.25, 1000) == 250 and len(set(np.concatenate(picks))) == 250

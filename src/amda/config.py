@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, CLEAN, MIXUP_METHODS, parse_hp
+from amda.naming import ADV_METHODS, CLEAN, ITERATIVE_METHODS, MIXUP_METHODS, parse_hp
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -188,8 +188,9 @@ def training_spec(config, run):
     overrides = parse_hp(run.hp)
     alpha = None
     if run.method in MIXUP_METHODS:
-        alpha = overrides.get("alpha", alpha_for(config, run.dataset, run.method, run.train_attack))
-    needs_ratio = run.method in ADV_METHODS
+        one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
+        alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
+    needs_ratio = run.method in ADV_METHODS or run.method in ITERATIVE_METHODS
     ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None
     attack = config["attacks"][run.train_attack] if run.train_attack != CLEAN else None
     return {
@@ -204,7 +205,7 @@ def training_spec(config, run):
             "alpha": alpha,
             **{key: config["mixup"][key] for key in ("mask", "shared_forward", "length_grouped")},
         },
-        "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
+        "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }
 

@@ -45,7 +45,7 @@ SPEC_KEYS = {
         "bf16",
     ),
     "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
-    "ada": ("ratio", "iterative_num_adv"),
+    "ada": ("ratio",),
 }
 TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 ADV_COLUMNS = ("perturbed_text", "label", "result")
@@ -74,6 +74,8 @@ def validate_spec(spec):
         raise AmdaError(f"spec: run.method {method!r} is not one of {', '.join(METHODS)}")
     if method in ITERATIVE_METHODS and not isinstance(spec.get("attack"), dict):
         raise AmdaError(f"spec: missing key attack (an object), needed by the iterative method {method}")
+    if method in ITERATIVE_METHODS and int(spec["training"]["epochs"]) < 2:
+        raise AmdaError(f"spec: training.epochs of {method} must be at least 2 (it attacks before each later epoch)")
     return spec
 
 
@@ -244,9 +246,21 @@ def make_optimizer(model, training):
     return torch.optim.AdamW(groups, lr=float(training["lr"]), eps=float(training["adam_eps"]))
 
 
-def _attack_round(model, tokenizer, adversary, train_df, num_adv, rng):
-    """Iterative ADA: attack `num_adv` random training examples with the current model; successes."""
-    picked = rng.choice(len(train_df), size=min(int(num_adv), len(train_df)), replace=False)
+def attacked_count(ratio, num_clean):
+    """How many train rows ada.ratio attacks: the paper's ratio is a share of the train set."""
+    return int(round(float(ratio) * num_clean))
+
+
+def iterative_picks(ratio, num_clean, epochs, round_index, seed):
+    """Train rows attacked before epoch round_index + 2 of an iterative method: the one-shot method's
+    share, attacked_count(ratio, num_clean), split evenly over the epochs - 1 rounds, no row twice."""
+    total, rounds = attacked_count(ratio, num_clean), epochs - 1
+    order = np.random.default_rng([seed, 1]).permutation(num_clean)
+    return order[total * round_index // rounds : total * (round_index + 1) // rounds]
+
+
+def _attack_round(model, tokenizer, adversary, train_df, picked):
+    """Iterative ADA: attack the training rows `picked` with the current model; the successes."""
     texts = [train_df["text"].iloc[i] for i in picked]
     labels = [int(train_df["label"].iloc[i]) for i in picked]
     model.eval()
@@ -366,9 +380,8 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
         started = time.monotonic()
         attack_seconds = 0.0
         if method in ITERATIVE_METHODS and state.epoch > 0:
-            found_texts, found_labels = _attack_round(
-                model, tokenizer, adversary, train_df, spec["ada"]["iterative_num_adv"], rng
-            )
+            picked = iterative_picks(spec["ada"]["ratio"], len(train_df), epochs, state.epoch - 1, seed)
+            found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df, picked)
             state.adv_texts += found_texts
             state.adv_labels += found_labels
             attack_seconds = time.monotonic() - started
