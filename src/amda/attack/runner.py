@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from amda.errors import AmdaError
+from amda.io import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +200,7 @@ def _read_checkpoint(path, header, inputs):
 
 def _open_checkpoint(path, header, records):
     """Rewrite the checkpoint with its header and `records` (drops torn lines); return it for appending."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(header) + "\n")
-        for record in records.values():
-            fh.write(json.dumps(record) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic("".join(json.dumps(line) + "\n" for line in [header, *records.values()]), path)
     return open(path, "a")
 
 
