@@ -155,7 +155,12 @@ def length_grouped(spec):
 
 
 def lr_factor(progress, warmup_ratio):
-    """Linear warm-up over the first `warmup_ratio` of training, then linear decay to 0."""
+    """Linear warm-up over the first `warmup_ratio` of training, then linear decay to 0.
+
+    Not transformers' get_linear_schedule_with_warmup: that one counts steps against a total fixed
+    in advance, and an iterative method's epochs grow as adversarial examples are added; it also
+    rounds differently (1 ulp at ~40% of the default job's steps), so the weights would change.
+    """
     if progress < warmup_ratio:
         return progress / warmup_ratio
     return max(0.0, (1.0 - progress) / (1.0 - warmup_ratio)) if warmup_ratio < 1 else 0.0
