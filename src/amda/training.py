@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import set_seed
+from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
@@ -131,18 +132,18 @@ def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
 
 
 def make_batches(lengths, batch_size, rng, length_grouped):
-    """Index batches for one epoch. Length-grouped: shuffle, sort chunks of 50 batches by length
-    (less padding), then shuffle the batch order."""
-    order = rng.permutation(len(lengths))
+    """Index batches for one epoch. Length-grouped (less padding): transformers' grouping (a seeded
+    shuffle, chunks of 50 batches sorted by length), then the batch order shuffled."""
     if not length_grouped:
+        order = rng.permutation(len(lengths))
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    lengths = np.asarray(lengths)
-    chunk = batch_size * BATCHES_PER_LENGTH_GROUP
-    batches = []
-    for start in range(0, len(order), chunk):
-        idx = order[start : start + chunk]
-        idx = idx[np.argsort(-lengths[idx], kind="stable")]
-        batches.extend(idx[i : i + batch_size] for i in range(0, len(idx), batch_size))
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    order = np.asarray(
+        get_length_grouped_indices(
+            [int(n) for n in lengths], batch_size, mega_batch_mult=BATCHES_PER_LENGTH_GROUP, generator=generator
+        )
+    )
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
