@@ -102,6 +102,9 @@ _path = "" if _uses_conda() else f"PATH={shlex.quote(str(Path(sys.executable).pa
 shell.prefix(
     f"set -euo pipefail; export {_path}PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false"
     f" PYTHONPATH={_src}:${{{{PYTHONPATH:-}}}}; {_offline}"
+    # TextAttack and matplotlib write caches under ~ unless told otherwise: keep them in the project cache.
+    f"export TA_CACHE_DIR={shlex.quote(str(os.path.abspath(f'{CACHE}/textattack')))}"
+    f" MPLCONFIGDIR={shlex.quote(str(os.path.abspath(f'{CACHE}/matplotlib')))}; "
 )
 
 

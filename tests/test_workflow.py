@@ -3,7 +3,10 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -217,3 +220,24 @@ def test_adding_a_seed_plans_only_the_new_seeds_models_and_attacks(workflow):
     assert counts["train_model"] == 4 and counts["attack_shard"] == 2 * 4  # the seed-43 models, two shards each
     planned = [line for line in out.splitlines() if line.strip().startswith("wildcards:")]
     assert planned and not [line for line in planned if "seed=42" in line]  # nothing of seed 42 is redone
+
+
+JOB_PREFIX = """
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+from snakemake.shell import shell
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(), snakefile=Path("Snakefile")).dag()
+print(shell._process_prefix)
+"""
+
+
+def test_jobs_keep_textattack_and_matplotlib_caches_in_the_project_cache(workflow):
+    prefix = subprocess.run(
+        [sys.executable, "-c", JOB_PREFIX], cwd=workflow, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    probe = "python -c 'import matplotlib, os; print(os.environ[\"TA_CACHE_DIR\"]); print(matplotlib.get_configdir())'"
+    job = subprocess.run(["bash", "-c", prefix + probe], cwd=workflow, capture_output=True, text=True, check=True)
+    cache = (workflow / ".cache").resolve()
+    assert [Path(line).resolve().parent for line in job.stdout.split()] == [cache, cache], job.stdout

@@ -51,7 +51,6 @@ def main(argv=None):
     ap.add_argument("--tokenizer", action="append", default=[], help="NAME=SOURCE for token statistics")
     ap.add_argument("--cache-dir", default=".cache")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
     spec = json.loads(args.spec_json)
     raw, notes = read_raw(spec, args.shared_data)
@@ -64,7 +63,7 @@ def main(argv=None):
     for split, df in splits.items():
         write_parquet_atomic(df, out / f"{split}.parquet")
     write_json_atomic(stats, out / "stats.json")
-    logging.info("wrote %s: %s", out, {s: len(df) for s, df in splits.items()})
+    logging.getLogger("amda.prepare_data").info("wrote %s: %s", out, {s: len(df) for s, df in splits.items()})
 
 
 if __name__ == "__main__":

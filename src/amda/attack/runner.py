@@ -9,10 +9,10 @@ functions, after `amda.attack.offline.activate` (this module is importable witho
 
 import hashlib
 import json
+import logging
 import os
 import random
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +21,9 @@ import pandas as pd
 import torch
 
 from amda.errors import AmdaError
-from amda.io import write_parquet_atomic
+from amda.io import write_parquet_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
 
 RESULT_TYPES = ("successful", "failed", "skipped", "errored")
 RECORD_COLUMNS = (
@@ -184,15 +186,13 @@ def _read_checkpoint(path, header, inputs):
         except json.JSONDecodeError:
             break  # torn write: keep what precedes it
     if not parsed or parsed[0] != header:
-        print(f"checkpoint {path}: written for other inputs, starting over", file=sys.stderr)
+        log.warning("checkpoint %s: written for other inputs, starting over", path)
         return {}
     records = {}
     for record in parsed[1:]:
         expected = inputs.get(record.get("idx"))
         if expected is None or (record["original_text"], record["label"]) != expected:
-            print(
-                f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over", file=sys.stderr
-            )
+            log.warning("checkpoint %s: row %s does not match the input, starting over", path, record.get("idx"))
             return {}
         records[record["idx"]] = record
     return records
@@ -200,14 +200,7 @@ def _read_checkpoint(path, header, inputs):
 
 def _open_checkpoint(path, header, records):
     """Rewrite the checkpoint with its header and `records` (drops torn lines); return it for appending."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(header) + "\n")
-        for record in records.values():
-            fh.write(json.dumps(record) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic("".join(json.dumps(line) + "\n" for line in [header, *records.values()]), path)
     return open(path, "a")
 
 
