@@ -7,6 +7,10 @@
 # Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
 
 
+# Snakemake reports a broken or empty config.yaml without naming it: check it first, in one line.
+include: "rules/preflight.smk"
+
+
 configfile: "config.yaml"
 
 

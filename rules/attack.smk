@@ -45,7 +45,7 @@ rule merge_adv_train:
             f"results/adv_train/{wc.dataset}/{wc.model}/{wc.attack}/shard{i}-of-{ADV_SHARDS}.parquet"
             for i in range(ADV_SHARDS)
         ],
-        code=stage_code("merge_attack.py", "attack/runner.py"),
+        code=stage_code("merge_attack.py", "attack/runner.py", "io.py"),
     output:
         parquet="results/adv_train/{dataset}/{model}/{attack}.parquet",
         summary="results/adv_train/{dataset}/{model}/{attack}.json",
@@ -102,7 +102,7 @@ rule merge_attack:
         shards=lambda wc: [
             f"results/attacks/{run_of(wc).rel}/tae-{wc.attack}/shard{i}-of-{SHARDS}.parquet" for i in range(SHARDS)
         ],
-        code=stage_code("merge_attack.py", "attack/runner.py"),
+        code=stage_code("merge_attack.py", "attack/runner.py", "io.py"),
     output:
         parquet=f"{ATTACK_DIR}/tae-{{attack}}.parquet",
         summary=f"{ATTACK_DIR}/tae-{{attack}}.json",
@@ -127,7 +127,7 @@ rule static_eval:
     input:
         model=f"{MODEL_DIR}/model",
         victim_tae=f"results/attacks/{{dataset}}/{{model}}/base/{CLEAN}/{DEFAULT_HP}/seed{VICTIM_SEED}/tae-{{attack}}.parquet",
-        code=stage_code("static_eval.py", "attack/runner.py", "inference.py"),
+        code=stage_code("static_eval.py", "attack/runner.py", "inference.py", "io.py"),
     output:
         f"{ATTACK_DIR}/sae-{{attack}}.json",
     log:
