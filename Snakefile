@@ -2,7 +2,7 @@
 #
 #   snakemake --cores 2 results/table2.csv          # the main job, on config.yaml
 #   snakemake --cores 2                              # every table and figure the config lists
-#   snakemake --configfile configs/paper.yaml ...    # the paper's scale
+#   snakemake --cores 2 results/table2.csv --configfile configs/paper.yaml   # the paper's scale
 #
 # Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
 
