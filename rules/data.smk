@@ -45,7 +45,7 @@ rule token_stats:
     params:
         source=lambda wc: config["models"][wc.model]["source"],
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
-        data_dir="results/data/{dataset}",
+        data_dir=lambda wc, input: os.path.dirname(input.train),
         cache=CACHE,
     shell:
         "python workflow_scripts/token_stats.py --data-dir {params.data_dir:q} --source {params.source:q}"
