@@ -62,8 +62,6 @@ try:
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
-for _warning in config_warnings(config):
-    print(f"warning: {_config_source()}: {_warning}", file=sys.stderr)
 
 
 # --- how jobs run -------------------------------------------------------------------------------
@@ -316,6 +314,8 @@ try:
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
+for _warning in config_warnings(config):
+    print(f"warning: {_config_source()}: {_warning}", file=sys.stderr)
 for _overlay in _overlays():
     for _warning in overlay_warnings(config, load_yaml(_overlay), _RUNS_IN_USE):
         print(f"warning: {os.path.relpath(_overlay)}: {_warning}", file=sys.stderr)

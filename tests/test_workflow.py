@@ -149,6 +149,7 @@ SST2_AS = (
             SST2_AS.format(name="sst2b") + "tables:\n  table2: {datasets: [sst2b]}\n",
             "error: config.yaml + bad.yaml: ada.ratio.sst2b: missing",
         ),
+        ("adv_train:\n  fraction: {imdb: 0.2}\n", "error: config.yaml + bad.yaml: adv_train.fraction.sst2: missing"),
         (
             "models:\n  minilm: {source: 'package:no_such_model_pkg'}\n",
             "models.minilm.source: model source 'package:no_such_model_pkg': package 'no_such_model_pkg' is not installed",
