@@ -264,3 +264,18 @@ def test_a_broken_or_empty_config_yaml_is_named(workflow, text):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: config.yaml"), result.stderr
+
+
+def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
+    """Editing io.py (atomic writes) or naming.py (run identity) reruns the stages that import them."""
+    result = snakemake(workflow, "-n", "results/table2.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    inputs = {}
+    for block in (result.stdout + result.stderr).split("\nrule ")[1:]:
+        rule = block.split(":", 1)[0]
+        line = next((x for x in block.splitlines() if x.strip().startswith("input:")), "")
+        inputs.setdefault(rule, line)
+    for rule in ("prepare_data", "token_stats", "train_model", "attack_shard", "merge_attack", "table2"):
+        assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
+    for rule in ("train_model", "table2"):
+        assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
