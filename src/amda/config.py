@@ -272,8 +272,8 @@ def overlay_warnings(config, overlay, runs):
     if "default" in overlay.get("mixup", {}).get("alpha", {}):
         if not any(r.train_attack not in alpha.get(r.dataset, {}).get(r.method, {}) for r in mixup_runs):
             warnings.append(
-                "mixup.alpha.default changes nothing: every mixup model in use has its own value under "
-                "mixup.alpha.<dataset>.<method>.<attack> (set those instead)"
+                "mixup.alpha.default changes nothing: no mixup model in use falls back to it (each has its own "
+                "mixup.alpha.<dataset>.<method>.<attack>; set those instead)"
             )
     used = {r.dataset for r in runs}
     for key in DATASET_MAPS:
