@@ -47,12 +47,13 @@ def _validate_changed_sources(datasets):
         stats = Path(f"results/data/{name}/stats.json")
         if not stats.exists():
             continue
-        for path in source_files(config, name).values():
-            from amda.data import read_parquet_split, validate_rows
+        for split, path in source_files(config, name).items():
+            from amda.data import check_label_coverage, read_parquet_split, validate_rows
 
             spec = config["datasets"][name]
             df = read_parquet_split(path, spec.get("text_column", "text"), spec.get("label_column", "label"))
-            validate_rows(df, len(spec["label_names"]), str(path))
+            df = validate_rows(df, len(spec["label_names"]), str(path))
+            check_label_coverage(df, spec["label_names"], str(path), required=split == "train")
 
 
 try:

@@ -279,3 +279,17 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
         assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
     for rule in ("train_model", "table2"):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
+
+
+def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_path):
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
+    target = ("results/data/sst2/stats.json", "--configfile", overlay)
+    assert snakemake(workflow, "--cores", "1", *target).returncode == 0
+    before = _snapshot(workflow / "results" / "data")
+    df = pd.read_parquet(src / "train.parquet")
+    df[df["label"] == 0].to_parquet(src / "train.parquet")
+    result = snakemake(workflow, "--cores", "1", *target)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {src}/train.parquet: no rows with label 1 (positive); check label_names"], result.stderr
+    assert _snapshot(workflow / "results" / "data") == before
