@@ -35,13 +35,17 @@ def setup_logging(level=logging.INFO):
 
 
 def run_main(main, argv=None):
-    """Run a stage's `main(argv)` with logging set up; report an `AmdaError` as one line and exit 2."""
+    """Run a stage's `main(argv)` with logging set up; report an `AmdaError` as one line and exit 2, and Ctrl-C
+    as one line (exit 130, the shell's code for SIGINT) instead of a traceback per running job."""
     setup_logging()
     try:
         main(argv)
     except AmdaError as err:
         log.error("error: %s", " ".join(str(err).split()))
         sys.exit(2)
+    except KeyboardInterrupt:
+        log.error("error: interrupted (Ctrl-C); finished work is kept, rerun to resume")
+        sys.exit(130)
 
 
 def parse_json_object(text, what):
