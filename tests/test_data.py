@@ -98,7 +98,8 @@ def test_duplicates_are_counted_before_subsampling(shared):
     train = read_parquet_split(shared / "data/sst2/train.parquet")
     test = read_parquet_split(shared / "data/sst2/test.parquet")
     raw = {"train": train, "dev": test.iloc[:20], "test": test.iloc[20:]}
-    splits, info = build_splits(raw, {"subsample": {"train": 50}}, seed=0)
+    spec = {"subsample": {"train": 50, "dev": None, "test": None}, "drop_test_overlap": True}  # as validation fills it
+    splits, info = build_splits(raw, spec, seed=0)
     assert info["duplicates_before"] == {"train": 371, "dev": 0, "test": 0}
     assert splits["train"]["text"].duplicated().sum() == 0
 

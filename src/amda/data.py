@@ -21,6 +21,8 @@ from amda.errors import AmdaError
 
 log = logging.getLogger(__name__)
 
+SPLITS = ("train", "dev", "test")
+
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 
 
