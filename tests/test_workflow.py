@@ -331,9 +331,10 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
         rule = block.split(":", 1)[0]
         line = next((x for x in block.splitlines() if x.strip().startswith("input:")), "")
         inputs.setdefault(rule, line)
-    for rule in ("prepare_data", "token_stats", "train_model", "attack_shard", "merge_attack", "table2"):
+    io_users = ("prepare_data", "token_stats", "prepare_nltk", "counterfit", "train_model", "attack_shard")
+    for rule in (*io_users, "merge_attack", "table2", "claims_table2"):
         assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
-    for rule in ("train_model", "table2"):
+    for rule in ("train_model", "table2", "claims_table2"):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
 
 
