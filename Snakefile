@@ -2,9 +2,13 @@
 #
 #   snakemake --cores 2 results/table2.csv          # the main job, on config.yaml
 #   snakemake --cores 2                              # every table and figure the config lists
-#   snakemake --configfile configs/paper.yaml ...    # the paper's scale
+#   snakemake --cores 2 results/table2.csv --configfile configs/paper.yaml   # the paper's scale
 #
 # Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
+
+
+# Snakemake reports a broken or empty config.yaml without naming it: check it first, in one line.
+include: "rules/preflight.smk"
 
 
 configfile: "config.yaml"

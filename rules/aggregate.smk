@@ -112,7 +112,7 @@ for _name in CLAIM_TABLES:
         input:
             tae=tae_files(PAIRS.get(_name, [])),
             records=sorted({r.tae(a, "parquet") for r, a in PAIRS.get(_name, [])}),
-            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py"),
+            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py", "io.py", "naming.py"),
         output:
             f"results/claims/{_name}.csv",
         log:
@@ -132,7 +132,7 @@ for _name in CLAIM_TABLES:
 rule claims:
     input:
         parts=[f"results/claims/{name}.csv" for name in CLAIM_TABLES],
-        code=stage_code("claims.py", "claims.py", "stats.py"),
+        code=stage_code("claims.py", "claims.py", "stats.py", "io.py", "naming.py"),
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),
         md="results/claims.md",

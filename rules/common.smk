@@ -12,6 +12,10 @@ from amda.config import (  # noqa: E402
     adv_train_fraction,
     check_files,
     check_ratios,
+    check_model_sources,
+    check_runs,
+    load_yaml,
+    overlay_warnings,
     source_files,
     training_spec,
     valid_run,
@@ -51,25 +55,25 @@ def _datasets_in_use(cfg):
 
 
 def _validate_changed_sources(datasets):
-    """Validate source files newer than their data stage's outputs now, before Snakemake removes those
-    outputs to rerun the stage: a broken edit must not cost the results already computed."""
+    """Validate the source files of a data stage that has outputs now, before Snakemake may remove those
+    outputs to rerun the stage: a broken edit must not cost the results already computed, whatever
+    its modification time (a parse-time read of each split, well under a second for SST-2)."""
     for name in datasets:
         stats = Path(f"results/data/{name}/stats.json")
         if not stats.exists():
             continue
-        for path in source_files(config, name).values():
-            if path.stat().st_mtime > stats.stat().st_mtime:
-                from amda.data import read_parquet_split, validate_rows
+        for split, path in source_files(config, name).items():
+            from amda.data import check_label_coverage, read_parquet_split, validate_rows
 
-                spec = config["datasets"][name]
-                df = read_parquet_split(path, spec["text_column"], spec["label_column"])
-                validate_rows(df, len(spec["label_names"]), str(path))
+            spec = config["datasets"][name]
+            df = read_parquet_split(path, spec["text_column"], spec["label_column"])
+            df = validate_rows(df, len(spec["label_names"]), str(path))
+            check_label_coverage(df, spec["label_names"], str(path), required=split == "train")
 
 
 try:
     validate_config(config, source=_config_source())
     check_files(config, _datasets_in_use(config), source=_config_source())
-    check_ratios(config)
     _validate_changed_sources(_datasets_in_use(config))
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
@@ -101,6 +105,9 @@ _path = "" if _uses_conda() else f"PATH={shlex.quote(str(Path(sys.executable).pa
 shell.prefix(
     f"set -euo pipefail; export {_path}PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false"
     f" PYTHONPATH={_src}:${{{{PYTHONPATH:-}}}}; {_offline}"
+    # TextAttack and matplotlib write caches under ~ unless told otherwise: keep them in the project cache.
+    f"export TA_CACHE_DIR={shlex.quote(str(os.path.abspath(f'{CACHE}/textattack')))}"
+    f" MPLCONFIGDIR={shlex.quote(str(os.path.abspath(f'{CACHE}/matplotlib')))}; "
 )
 
 
@@ -131,6 +138,14 @@ def victim_of(wc):
 
 def data_files(dataset):
     return {s: f"results/data/{dataset}/{s}.parquet" for s in ("train", "dev", "test")}
+
+
+TOKEN_STATS = "results/data/{dataset}/tokens-{model}.json"
+
+
+def token_files(pairs):
+    """Token statistics of every dataset x model that a table shows."""
+    return sorted({TOKEN_STATS.format(dataset=r.dataset, model=r.model) for r, _ in pairs})
 
 
 def stage_code(script, *modules):
@@ -220,6 +235,7 @@ ATTACK_CODE = (
     "attack/use_encoder.py",
     "inference.py",
     "models.py",
+    "io.py",
 )
 TABLES = config["tables"]
 AGG_CODE = stage_code(
@@ -231,22 +247,17 @@ AGG_CODE = stage_code(
     "claims.py",
     "stats.py",
     "data/published_results.csv",
+    "io.py",
+    "naming.py",
 )
-
-
-def tokenizer_args(dataset):
-    """--tokenizer NAME=SOURCE for every model that a table pairs with `dataset` (token statistics)."""
-    names = set()
-    for spec in config["tables"].values():
-        if dataset in spec.get("datasets", [spec.get("dataset")]):
-            names.update(spec.get("models", [spec.get("model")]))
-    return " ".join(f"--tokenizer {shlex.quote(n)}={shlex.quote(config['models'][n]['source'])}" for n in sorted(names))
 
 
 def train_inputs(wc):
     run = check_run(run_of(wc))
     inputs = dict(data_files(run.dataset))
-    inputs["code"] = stage_code("train_model.py", "models.py", "mixup.py", "training.py", "inference.py")
+    inputs["code"] = stage_code(
+        "train_model.py", "models.py", "sources.py", "mixup.py", "training.py", "inference.py", "io.py", "naming.py"
+    )
     if run.method in ADV_METHODS:
         inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
     if run.method in ITERATIVE_METHODS:
@@ -287,6 +298,7 @@ def resource_flags(wc, input):
 def table_inputs(pairs, with_sae=False):
     def inputs(wc):
         found = {"tae": tae_files(pairs), "metrics": metrics_files(pairs), "code": AGG_CODE}
+        found["tokens"] = token_files(pairs)
         if with_sae:
             found["sae"] = sae_files(pairs)
         return found
@@ -306,3 +318,21 @@ def _table_rule_pairs(name):
 
 
 PAIRS = {name: [(check_run(r), a) for r, a in _table_rule_pairs(name)] for name in TABLES}
+
+
+def _overlays():
+    """The config files given with --configfile besides config.yaml."""
+    return [f for f in workflow.configfiles if os.path.relpath(f) != "config.yaml"]
+
+
+_RUNS_IN_USE = [r for pairs in PAIRS.values() for r, _ in pairs]
+try:
+    check_runs(config, _RUNS_IN_USE, source=_config_source())
+    check_model_sources(config, sorted({r.model for r in _RUNS_IN_USE}), source=_config_source())
+    check_ratios(config)
+except AmdaError as err:
+    print(f"error: {err}", file=sys.stderr)
+    sys.exit(2)
+for _overlay in _overlays():
+    for _warning in overlay_warnings(config, load_yaml(_overlay), _RUNS_IN_USE):
+        print(f"warning: {os.path.relpath(_overlay)}: {_warning}", file=sys.stderr)

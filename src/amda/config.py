@@ -24,10 +24,28 @@ from amda.naming import (
     CLEAN,
     CLEAN_TRAINED,
     DEFAULT_HP,
+    ITERATIVE_METHODS,
     METHODS,
     MIXUP_METHODS,
     parse_hp,
 )
+
+
+def load_yaml(path):
+    """A YAML config file as a mapping; an AmdaError naming the file (and line) otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise AmdaError(f"config file {path} does not exist")
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise AmdaError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise AmdaError(f"{path}: expected a mapping of config keys at the top level")
+    return data
 
 
 def load_schema():
@@ -80,6 +98,7 @@ def validate_config(config, source="config"):
         error = jsonschema.exceptions.best_match(errors)
         raise AmdaError(f"{source}: {_describe(error)}")
     _check_references(config, source)
+    check_dataset_maps(config, source)
     return config
 
 
@@ -200,19 +219,24 @@ def training_spec(config, run):
     overrides = parse_hp(run.hp)
     alpha = None
     if run.method in MIXUP_METHODS:
-        alpha = overrides.get("alpha", alpha_for(config, run.dataset, run.method, run.train_attack))
-    needs_ratio = run.method in ADV_METHODS
+        one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
+        alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
+    needs_ratio = run.method in ADV_METHODS or run.method in ITERATIVE_METHODS
     ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None
     attack = config["attacks"][run.train_attack] if run.train_attack != CLEAN else None
     return {
         "run": run.as_dict(),
         "model": {"name": run.model, **model},
         "num_labels": len(ds["label_names"]),
+        "label_names": list(ds["label_names"]),
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
         "training": training_keys(config, run.method),
-        "mixup": {"alpha": alpha, "mask": config["mixup"]["mask"], "shared_forward": config["mixup"]["shared_forward"]},
-        "ada": {"ratio": ratio, "iterative_num_adv": config["ada"]["iterative_num_adv"]},
+        "mixup": {
+            "alpha": alpha,
+            **{key: config["mixup"][key] for key in ("mask", "shared_forward", "length_grouped")},
+        },
+        "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }
 
@@ -229,3 +253,66 @@ def valid_run(run):
     if "ratio" in hp and run.method not in ADV_METHODS:
         return False
     return all(math.isfinite(v) and v > 0 for v in hp.values())
+
+
+# Maps keyed by dataset name: each key must name a configured dataset.
+DATASET_MAPS = ("mixup.alpha", "ada.ratio", "adv_train.fraction")
+
+
+def _dataset_map(config, key):
+    section, name = key.split(".")
+    value = config.get(section, {}).get(name)
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if not (key == "mixup.alpha" and k == "default")}
+
+
+def check_dataset_maps(config, source="config"):
+    """Per-dataset maps may only name configured datasets (a typo like `sst-2` would be ignored silently)."""
+    for key in DATASET_MAPS:
+        for name in _dataset_map(config, key):
+            if name not in config["datasets"]:
+                raise AmdaError(
+                    f"{source}: {key}.{name}: {name!r} is not under datasets (have {', '.join(config['datasets'])})"
+                )
+
+
+def check_runs(config, runs, source="config"):
+    """Every model in use resolves: a per-dataset map missing the dataset fails here, not inside a job."""
+    for run in runs:
+        try:
+            training_spec(config, run)
+            if run.method in ADV_METHODS:
+                adv_train_fraction(config, run.dataset)
+        except AmdaError as err:
+            raise AmdaError(f"{source}: {str(err).removeprefix('config: ')}") from None
+
+
+def check_model_sources(config, models, source="config"):
+    """The sources of the models in use resolve (installed package, folder with config.json, cached hub name)."""
+    from amda.sources import check_model_source
+
+    for name in models:
+        try:
+            check_model_source(config["models"][name]["source"], config["offline"])
+        except AmdaError as err:
+            raise AmdaError(f"{source}: models.{name}.source: {err}") from None
+
+
+def overlay_warnings(config, overlay, runs):
+    """Values an overlay file sets that change nothing in use (so the user is not misled): one line each."""
+    warnings = []
+    mixup_runs = [r for r in runs if r.method in MIXUP_METHODS and "alpha" not in parse_hp(r.hp)]
+    alpha = config["mixup"]["alpha"]
+    if "default" in overlay.get("mixup", {}).get("alpha", {}):
+        if not any(r.train_attack not in alpha.get(r.dataset, {}).get(r.method, {}) for r in mixup_runs):
+            warnings.append(
+                "mixup.alpha.default changes nothing: no mixup model in use falls back to it (each has its own "
+                "mixup.alpha.<dataset>.<method>.<attack>; set those instead)"
+            )
+    used = {r.dataset for r in runs}
+    for key in DATASET_MAPS:
+        for name in _dataset_map(overlay, key):
+            if name not in used:
+                warnings.append(f"{key}.{name} changes nothing: no table uses dataset {name!r}")
+    return warnings

@@ -20,10 +20,7 @@ would take gigabytes, and `WordEmbedding` fills its cosine cache lazily as the a
 
 import csv
 import importlib
-import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +30,7 @@ import torch
 from scipy.stats import spearmanr
 
 from amda.errors import AmdaError
-from amda.io import write_json_atomic, write_text_atomic
+from amda.io import replacing_dir, write_json_atomic, write_text_atomic
 
 SYNONYM_FILES = ("ppdb_synonyms.txt",)
 ANTONYM_FILES = ("ppdb_antonyms.txt", "wordnet_antonyms.txt")
@@ -415,35 +412,13 @@ def build_counterfitted(
 
 
 def save_embedding_dir(result, out_dir):
-    """Write `result` to `out_dir` atomically: into a temporary sibling, then renamed over it."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    """Write `result` to `out_dir` atomically (built aside, then swapped in)."""
+    with replacing_dir(out_dir) as tmp:
         np.save(tmp / EMBEDDINGS, result.embeddings.astype(np.float32))
         np.save(tmp / NEIGHBOURS, result.nn.astype(np.int32))
         write_text_atomic("".join(f"{w}\n" for w in result.words), tmp / WORDS)
         write_json_atomic(result.report, tmp / REPORT)
-        _usual_permissions(tmp)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-            os.replace(out_dir, old / "previous")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
-
-
-def _usual_permissions(directory):
-    """mkdtemp/mkstemp make 0700/0600; give the folder the modes a plain mkdir/open would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(directory, 0o777 & ~umask)
-    for path in Path(directory).iterdir():
-        os.chmod(path, 0o666 & ~umask)
+    return Path(out_dir)
 
 
 def read_embedding_dir(directory):

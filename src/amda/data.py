@@ -21,6 +21,8 @@ from amda.errors import AmdaError
 
 log = logging.getLogger(__name__)
 
+SPLITS = ("train", "dev", "test")
+
 _C1_CONTROLS = re.compile("[\u0080-\u009f]")
 # A word character: a letter or digit of any script (`\w` less the underscore).
 WORD_CHAR = re.compile(r"[^\W_]")
@@ -68,26 +70,40 @@ def read_hf_split(name, split, text_column="text", label_column="label"):
 
 
 def validate_rows(df, num_labels, where):
-    """Every row: a non-empty string text and an integer label in [0, num_labels)."""
+    """Every row: a non-empty string text and an integer label in [0, num_labels).
+
+    Errors name the row 0-based, as pandas and pyarrow count them (`row 5 (0-based)`)."""
     if len(df) == 0:
         raise AmdaError(f"{where}: no rows")
     for row, text in enumerate(df["text"].tolist()):
         if text is None or pd.isna(text):
-            raise AmdaError(f"{where} row {row}: missing text")
+            raise AmdaError(f"{where} row {row} (0-based): missing text")
         if not isinstance(text, str):
-            raise AmdaError(f"{where} row {row}: text is {type(text).__name__}, not a string")
+            raise AmdaError(f"{where} row {row} (0-based): text is {type(text).__name__}, not a string")
         if not text.strip():
-            raise AmdaError(f"{where} row {row}: empty text")
+            raise AmdaError(f"{where} row {row} (0-based): empty text")
     for row, label in enumerate(df["label"].tolist()):
         if label is None or pd.isna(label):
-            raise AmdaError(f"{where} row {row}: missing label")
+            raise AmdaError(f"{where} row {row} (0-based): missing label")
         if isinstance(label, (bool, str)) or not float(label).is_integer():
-            raise AmdaError(f"{where} row {row}: label {label!r} is not an integer")
+            raise AmdaError(f"{where} row {row} (0-based): label {label!r} is not an integer")
         if not 0 <= int(label) < num_labels:
-            raise AmdaError(f"{where} row {row}: label {int(label)} out of range 0..{num_labels - 1}")
+            raise AmdaError(f"{where} row {row} (0-based): label {int(label)} out of range 0..{num_labels - 1}")
     df = df.copy()
     df["label"] = df["label"].astype("int64")
     return df
+
+
+def check_label_coverage(df, label_names, where, required):
+    """Labels with no rows: an error where `required` (train cannot teach them), else a warning."""
+    counts = df["label"].value_counts()
+    empty = [f"{k} ({name})" for k, name in enumerate(label_names) if counts.get(k, 0) == 0]
+    if not empty:
+        return
+    message = f"{where}: no rows with label {', '.join(empty)}"
+    if required:
+        raise AmdaError(f"{message}; check label_names")
+    log.warning("%s", message)
 
 
 def stratified_sample(df, n, seed):
@@ -141,6 +157,7 @@ def build_splits(raw, spec, seed):
     test = stratified_sample(raw["test"], sub["test"], seed)
     dev = stratified_sample(dev, sub["dev"], seed)
     info = {
+        "duplicates_before": {s: int(df["text"].duplicated().sum()) for s, df in raw.items()},
         "overlap_before": {
             "train_test": overlap(train, test),
             "train_dev": overlap(train, dev),
@@ -169,9 +186,9 @@ def has_words(text):
     return WORD_CHAR.search(text) is not None
 
 
-def split_stats(df, num_labels, tokenizers=None, max_length=None):
+def split_stats(df, num_labels):
     words = df["text"].str.split().map(len)
-    stats = {
+    return {
         "rows": len(df),
         "labels": {str(k): int((df["label"] == k).sum()) for k in range(num_labels)},
         "words_mean": round(float(words.mean()), 2),
@@ -180,24 +197,30 @@ def split_stats(df, num_labels, tokenizers=None, max_length=None):
         "no_word_texts": int((~df["text"].map(has_words)).sum()),
         "chars_max": int(df["text"].str.len().max()),
     }
-    for name, tok in (tokenizers or {}).items():
-        lengths = np.array([len(ids) for ids in tok(df["text"].tolist(), truncation=False)["input_ids"]])
-        stats[f"tokens_{name}"] = {
+
+
+def token_stats(splits, tokenizer, max_length):
+    """Token lengths of each split under one model's tokenizer (kept apart from the splits' stats.json,
+    so that a model change never touches the data stage)."""
+    stats = {}
+    for split, df in splits.items():
+        lengths = np.array([len(ids) for ids in tokenizer(df["text"].tolist(), truncation=False)["input_ids"]])
+        stats[split] = {
             "mean": round(float(lengths.mean()), 2),
             "max": int(lengths.max()),
-            "truncated_at_max_length": int((lengths > max_length).sum()) if max_length else None,
+            "truncated_at_max_length": int((lengths > max_length).sum()),
         }
-    return stats
+    return {"max_length": max_length, "splits": stats}
 
 
-def make_stats(splits, info, spec, name, source_note, tokenizers=None):
+def make_stats(splits, info, spec, name, source_note):
     num_labels = len(spec["label_names"])
     return {
         "dataset": name,
         "source": source_note,
         "label_names": spec["label_names"],
         "max_length": spec["max_length"],
-        "splits": {s: split_stats(df, num_labels, tokenizers, spec["max_length"]) for s, df in splits.items()},
+        "splits": {s: split_stats(df, num_labels) for s, df in splits.items()},
         **info,
         "drop_test_overlap": spec["drop_test_overlap"],
     }

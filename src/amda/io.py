@@ -1,4 +1,8 @@
-"""Atomic writes: an output path either holds a complete file or does not exist."""
+"""Atomic writes: an output path either holds a complete file or folder, or does not exist.
+
+Temporary files and folders are made with the modes a plain open()/mkdir() would give under the
+process umask (mkstemp/mkdtemp alone give 0600/0700, unreadable to colleagues on a shared disk).
+"""
 
 import contextlib
 import json
@@ -15,12 +19,41 @@ def write_atomic(path, write):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def replacing_dir(path):
+    """Yield an empty temporary sibling of folder `path` to fill; when the block ends without an
+    error it replaces `path` (an old `path` is moved aside first, then removed), else it is removed.
+    A reader sees the old folder or the new one, never a half-written one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / "previous")
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def remove_with_empty_parents(path):

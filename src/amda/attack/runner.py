@@ -9,12 +9,12 @@ functions, after `amda.attack.offline.activate` (this module is importable witho
 
 import hashlib
 import json
+import logging
 import math
 import os
 import random
 import re
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -24,8 +24,10 @@ import torch
 
 from amda.data import has_words
 from amda.errors import AmdaError
-from amda.io import write_parquet_atomic
+from amda.io import write_parquet_atomic, write_text_atomic
 from amda.naming import APART, RESULT_TYPES
+
+log = logging.getLogger(__name__)
 
 RECORD_COLUMNS = (
     "idx",
@@ -262,15 +264,13 @@ def _read_checkpoint(path, header, inputs):
         except json.JSONDecodeError:
             break  # torn write: keep what precedes it
     if not parsed or parsed[0] != header:
-        print(f"checkpoint {path}: written for other inputs, starting over", file=sys.stderr)
+        log.warning("checkpoint %s: written for other inputs, starting over", path)
         return {}
     records = {}
     for record in parsed[1:]:
         expected = inputs.get(record.get("idx"))
         if expected is None or (record["original_text"], record["label"]) != expected:
-            print(
-                f"checkpoint {path}: row {record.get('idx')} does not match the input, starting over", file=sys.stderr
-            )
+            log.warning("checkpoint %s: row %s does not match the input, starting over", path, record.get("idx"))
             return {}
         records[record["idx"]] = record
     return records
@@ -278,14 +278,7 @@ def _read_checkpoint(path, header, inputs):
 
 def _open_checkpoint(path, header, records):
     """Rewrite the checkpoint with its header and `records` (drops torn lines); return it for appending."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(header) + "\n")
-        for record in records.values():
-            fh.write(json.dumps(record) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic("".join(json.dumps(line) + "\n" for line in [header, *records.values()]), path)
     return open(path, "a")
 
 
