@@ -305,10 +305,11 @@ def overlay_warnings(config, overlay, runs):
     mixup_runs = [r for r in runs if r.method in MIXUP_METHODS and "alpha" not in parse_hp(r.hp)]
     alpha = config["mixup"]["alpha"]
     if "default" in overlay.get("mixup", {}).get("alpha", {}):
-        if not any(r.train_attack not in alpha.get(r.dataset, {}).get(r.method, {}) for r in mixup_runs):
+        entries = [(alpha.get(r.dataset, {}).get(r.method, {}), r.train_attack) for r in mixup_runs]
+        if not any(isinstance(entry, dict) and attack not in entry for entry, attack in entries):
             warnings.append(
                 "mixup.alpha.default changes nothing: no mixup model in use falls back to it (each has its own "
-                "mixup.alpha.<dataset>.<method>.<attack>; set those instead)"
+                "mixup.alpha.<dataset>.<method>, per attack for AMDA; set those instead)"
             )
     used = {r.dataset for r in runs}
     for key in DATASET_MAPS:
