@@ -34,7 +34,7 @@ from amda.errors import AmdaError
 from amda.inference import predict_logits
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
-PWWS = {"query_budget": None, "max_modification_rate": None}
+PWWS = {"query_budget": None, "max_modification_rate": None, "max_seconds": None}
 
 
 def without_seconds(records):
@@ -79,7 +79,7 @@ def test_kept_records_are_read_back_for_their_tag_only(tmp_path):
     records = [record(3, "failed", seconds=0.3635602360000121), record(7, "successful")]
     keep_reusable(tmp_path, "A", "shard0-of-1", records)
     assert read_reusable(tmp_path, "A") == {3: records[0], 7: records[1]}  # exactly, floats included
-    assert all(type(v) in (int, float, str) for v in read_reusable(tmp_path, "A")[3].values())
+    assert all(type(v) in (int, float, str, bool) for v in read_reusable(tmp_path, "A")[3].values())
     assert read_reusable(tmp_path, "B") == {} and read_reusable(None, "A") == {}
     keep_reusable(tmp_path, "B", "shard0-of-1", records[:1])  # another model: A's records can never be reused
     assert read_reusable(tmp_path, "A") == {} and list(read_reusable(tmp_path, "B")) == [3]

@@ -70,7 +70,10 @@ def _error(config, mutate):
         (lambda c: c["models"]["minilm"].update(family="bert"), "models.minilm.family: unknown key"),
         (lambda c: c["attacks"]["pwws"].update(recipe="pwws"), "attacks.pwws.recipe: unknown key"),
         (lambda c: c["attacks"].update(bae={}), "attacks.bae: unknown key"),
-        (lambda c: c["mixup"]["alpha"]["sst2"]["tmix"].update(bae=1.0), "mixup.alpha.sst2.tmix: 'bae' is not one of"),
+        (
+            lambda c: c["mixup"]["alpha"]["sst2"]["amda_tmix"].update(bae=1.0),
+            "mixup.alpha.sst2.amda_tmix: 'bae' is not one of",
+        ),
         (lambda c: c["tables"]["table2"].update(methods=["mixup"]), "tables.table2.methods.0: 'mixup' is not one of"),
         (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
         (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),

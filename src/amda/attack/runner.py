@@ -198,12 +198,17 @@ def apart_record(idx, text, label, result, error, seconds):
     }
 
 
-class ExampleTimeout(Exception):
-    """Raised inside an attack that ran past its per-example time cap."""
+class ExampleTimeout(BaseException):
+    """Raised inside an attack that ran past its per-example time cap (a BaseException, so that the
+    `except Exception` blocks inside TextAttack and NLTK neither swallow nor wrap it)."""
 
 
 def _on_alarm(signum, frame):
     raise ExampleTimeout()
+
+
+def _capped_record(idx, text, label, max_seconds):
+    return apart_record(idx, text, label, "capped", f"time cap of {max_seconds:g} s reached", max_seconds)
 
 
 def _query_budget(attack):
@@ -228,14 +233,19 @@ def attack_one(attack, idx, text, label, seed=0, max_seconds=None):
     except AmdaError:
         raise
     except ExampleTimeout:
-        return apart_record(idx, text, label, "capped", f"time cap of {max_seconds:g} s reached", max_seconds)
+        return _capped_record(idx, text, label, max_seconds)
     except Exception as err:  # any failure of TextAttack or the model on this input
+        if max_seconds and time.perf_counter() - start >= max_seconds:  # the cap, surfacing as another error
+            return _capped_record(idx, text, label, max_seconds)
         return apart_record(idx, text, label, "errored", f"{type(err).__name__}: {err}", time.perf_counter() - start)
     finally:
         if max_seconds:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-    record = record_from_result(idx, text, label, result, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if max_seconds and seconds >= max_seconds:  # the alarm came where it could not stop the attack
+        return _capped_record(idx, text, label, max_seconds)
+    record = record_from_result(idx, text, label, result, seconds)
     budget = _query_budget(attack)
     if record["result"] == "failed" and budget is not None and record["queries"] >= budget:
         record.update(result="capped", error=f"query budget of {budget:g} reached")
