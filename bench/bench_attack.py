@@ -23,18 +23,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from amda.config import attack_settings
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AMDA_SHARED", REPO.parent / "shared"))
 CACHE = REPO / ".cache" / "bench_attack"
-ATTACKS = {
-    "pwws": {"query_budget": None, "max_modification_rate": None},
-    "textfooler": {
-        "query_budget": None,
-        "max_modification_rate": None,
-        "use_threshold": 0.840845057,
-        "use_window": 15,
-    },
-}
+ATTACKS = attack_settings(REPO / "config.yaml")
 MAX_LENGTH = 64
 
 

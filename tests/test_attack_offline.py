@@ -4,23 +4,17 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from fixtures.attack_victim import glove_embedding_dir, network_blocked, sst2, victim_model_dir
 
+from amda.config import attack_settings
 from amda.errors import AmdaError
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "workflow_scripts")
-ATTACKS = {
-    "pwws": {"query_budget": None, "max_modification_rate": None},
-    "textfooler": {
-        "query_budget": None,
-        "max_modification_rate": None,
-        "use_threshold": 0.840845057,
-        "use_window": 15,
-    },
-}
+ATTACKS = attack_settings(Path(__file__).resolve().parents[1] / "config.yaml")
 RUN = {"dataset": "sst2", "model": "minilm", "method": "base", "train_attack": "clean", "hp": "default", "seed": 0}
 
 

@@ -102,6 +102,12 @@ def validate_config(config, source="config"):
     return config
 
 
+def attack_settings(config_path):
+    """The attacks' settings in a config file, schema defaults filled: what the workflow gives each attack job
+    (for the benchmark and tests that run attacks outside the workflow)."""
+    return validate_config(load_yaml(config_path), source=str(config_path))["attacks"]
+
+
 def _check_references(config, source):
     for name, model in config["models"].items():
         bad = [k for k in model["mixup_layers"] if k > model["num_layers"]]
