@@ -13,9 +13,6 @@ log = logging.getLogger("amda")
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a record is emitted (a test's capture included)."""
 
-    def __init__(self):
-        super().__init__()
-
     @property
     def stream(self):
         return sys.stderr

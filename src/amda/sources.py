@@ -24,9 +24,8 @@ def check_model_source(source, offline):
         raise AmdaError(f"model source {source!r}: expected package:<module>, hub:<name> or dir:<path>")
     if kind == "package":
         if value == MPNET_MODULE:
-            missing = [
-                MPNET_DIST.format(n=n) for n in range(1, MPNET_PARTS + 1) if not _installed(MPNET_DIST.format(n=n))
-            ]
+            parts = (MPNET_DIST.format(n=n) for n in range(1, MPNET_PARTS + 1))
+            missing = [part for part in parts if not _installed(part)]
             if missing:
                 raise AmdaError(
                     f"model source {source!r}: {', '.join(missing)} not installed (make setup installs them)"
