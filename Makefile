@@ -22,6 +22,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check "$$(grep -E '^torch==' requirements.txt)"
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	# Snakemake's error for a broken --configfile names no file: amda/snakemake_configfile.py adds it.
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "amda_snakemake_configfile.pth").write_text(open("src/amda/data/snakemake_configfile.pth").read())'
 	$(PY) -m pip check
 	touch $@
 

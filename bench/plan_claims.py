@@ -14,11 +14,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from amda.config import ada_ratio, adv_train_fraction  # noqa: E402
+from amda.config import ada_ratio, adv_train_fraction, load_yaml, merge_configs  # noqa: E402
 from amda.naming import ADV_METHODS, MIXUP_METHODS  # noqa: E402
 from amda.stats import min_detectable_difference, pairs_needed  # noqa: E402
 
@@ -54,15 +52,8 @@ def dry_run(configfile, targets):
 
 
 def merged_config(configfile):
-    """config.yaml updated by `configfile` the way Snakemake merges a --configfile (nested mappings merged)."""
-
-    def merge(base, over):
-        for key, value in over.items():
-            below = base.get(key) if isinstance(base.get(key), dict) else {}
-            base[key] = merge(below, value) if isinstance(value, dict) else value
-        return base
-
-    return merge(yaml.safe_load((REPO / "config.yaml").read_text()), yaml.safe_load((REPO / configfile).read_text()))
+    """config.yaml extended by `configfile` the way Snakemake merges a --configfile."""
+    return merge_configs(load_yaml(REPO / "config.yaml"), load_yaml(REPO / configfile))
 
 
 def split_size(config, dataset, split, full):

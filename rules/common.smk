@@ -333,6 +333,7 @@ try:
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
-for _overlay in _overlays():
-    for _warning in overlay_warnings(config, load_yaml(_overlay), _RUNS_IN_USE):
-        print(f"warning: {os.path.relpath(_overlay)}: {_warning}", file=sys.stderr)
+_PAIRS_IN_USE = [pair for pairs in PAIRS.values() for pair in pairs]
+_OVERLAYS = [(os.path.relpath(f), load_yaml(f)) for f in _overlays()]
+for _name, _warning in overlay_warnings(load_yaml("config.yaml"), _OVERLAYS, _PAIRS_IN_USE) if _OVERLAYS else ():
+    print(f"warning: {_name}: {_warning}", file=sys.stderr)

@@ -13,6 +13,7 @@ from amda.config import (
     check_runs,
     load_schema,
     load_yaml,
+    merge_configs,
     overlay_warnings,
     training_spec,
     valid_run,
@@ -256,14 +257,85 @@ def test_shipped_model_sources_resolve(default):
     check_model_sources(config, list(config["models"]))
 
 
+PAIRS_IN_USE = [
+    (RunId("sst2", "minilm", "base", "clean", "default", 42), "pwws"),
+    (RunId("sst2", "minilm", "tmix", "clean", "default", 42), "pwws"),
+    (RunId("sst2", "minilm", "amda_smix", "pwws", "default", 42), "pwws"),
+]
+
+
 def test_an_overlay_value_that_changes_nothing_is_warned_of(default):
-    config = validate_config(copy.deepcopy(default))
-    runs = [RunId("sst2", "minilm", m, "pwws", "default", 42) for m in ("base", "tmix", "amda_smix")]
-    runs[0] = RunId("sst2", "minilm", "base", "clean", "default", 42)
     overlay = {"mixup": {"alpha": {"default": 0.5}}, "ada": {"ratio": {"imdb": 0.5}}}
-    warnings = overlay_warnings(config, overlay, runs)
-    assert warnings[0].startswith("mixup.alpha.default changes nothing")
-    assert warnings[1] == "ada.ratio.imdb changes nothing: no table uses dataset 'imdb'"
+    warnings = overlay_warnings(default, [("o.yaml", overlay)], PAIRS_IN_USE)
+    assert [name for name, _ in warnings] == ["o.yaml", "o.yaml"]
+    assert warnings[0][1].startswith("mixup.alpha.default changes nothing")
+    assert warnings[1][1] == "ada.ratio.imdb changes nothing: no table uses dataset 'imdb'"
     # Once a mixup model in use falls back to the default, the default applies.
-    config["mixup"]["alpha"]["sst2"].pop("tmix")
-    assert len(overlay_warnings(config, overlay, runs)) == 1
+    base = copy.deepcopy(default)
+    base["mixup"]["alpha"]["sst2"].pop("tmix")
+    assert len(overlay_warnings(base, [("o.yaml", overlay)], PAIRS_IN_USE)) == 1
+
+
+@pytest.mark.parametrize(
+    "overlay, expected",
+    [
+        (
+            {"models": {"mpnet": {"num_layers": 24}}},
+            "models.mpnet.num_layers changes nothing: no table uses model 'mpnet'",
+        ),
+        (
+            {"attacks": {"textfooler": {"use_window": 10}}},
+            "attacks.textfooler.use_window changes nothing: no table uses attack 'textfooler'",
+        ),
+        (
+            {"datasets": {"imdb": {"max_length": 32}}},
+            "datasets.imdb.max_length changes nothing: no table uses dataset 'imdb'",
+        ),
+        (
+            {"mixup": {"alpha": {"sst2": {"smix": 1.0}}}},
+            "mixup.alpha.sst2.smix changes nothing: no table uses method 'smix'",
+        ),
+        (
+            {"counterfit": {"epochs": 3}},
+            "counterfit.epochs changes nothing: only TextFooler reads it, and no table uses TextFooler",
+        ),
+        ({"training": {"methods": {"smix": {"lr": 1e-4}}}}, "training.methods.smix.lr changes nothing: no model"),
+    ],
+)
+def test_every_overlay_key_that_changes_nothing_in_use_is_named(default, overlay, expected):
+    warnings = overlay_warnings(default, [("o.yaml", overlay)], PAIRS_IN_USE)
+    assert len(warnings) == 1 and warnings[0][1].startswith(expected), warnings
+
+
+@pytest.mark.parametrize(
+    "overlay",
+    [
+        {"training": {"lr": 1e-4}},  # read by every model
+        {"training": {"methods": {"tmix": {"epochs": 3}}}},
+        {"attacks": {"pwws": {"max_seconds": 10}}},
+        {"mixup": {"alpha": {"sst2": {"amda_smix": {"pwws": 1.0}}}}},
+        {"adv_train": {"seed": 1}},  # the victim's adversarial set, which amda_smix trains on
+        {"evaluation": {"attack_size": 30}},
+        {"seeds": [42, 43]},
+        {"training": {"epochs": 2}},  # restates config.yaml's value: nothing to be misled by
+    ],
+)
+def test_an_overlay_value_that_applies_or_restates_is_not_warned_of(default, overlay):
+    assert overlay_warnings(default, [("o.yaml", overlay)], PAIRS_IN_USE) == []
+
+
+def test_a_value_a_later_overlay_replaces_is_named_with_that_file(default):
+    first, second = {"training": {"lr": 1e-4}}, {"training": {"lr": 2e-4}}
+    warnings = overlay_warnings(default, [("a.yaml", first), ("b.yaml", second)], PAIRS_IN_USE)
+    assert warnings == [("a.yaml", "training.lr changes nothing: b.yaml sets it later")]
+
+
+def test_configs_merge_as_snakemake_merges_them(repo):
+    from snakemake.utils import update_config
+
+    base = load_yaml(repo / "config.yaml")
+    for name in ("configs/tiny.yaml", "configs/claims.yaml", "configs/paper.yaml"):
+        expected = copy.deepcopy(base)
+        update_config(expected, load_yaml(repo / name))
+        assert merge_configs(base, load_yaml(repo / name)) == expected
+    assert base == load_yaml(repo / "config.yaml")  # not modified

@@ -319,6 +319,30 @@ def test_an_overlay_value_that_changes_nothing_is_warned_of(workflow):
     assert "warning: bad.yaml: mixup.alpha.default changes nothing" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", ": expected a mapping of config keys"),
+        ("training: [\n", " line 2: not valid YAML"),
+        (None, " does not exist"),
+    ],
+)
+def test_a_broken_empty_or_missing_configfile_overlay_is_named(workflow, text, problem):
+    """Snakemake reads --configfile before any workflow code runs and names no file (snakemake#2439):
+    amda.snakemake_configfile, put in the venv by `make setup`, makes its error name the file."""
+    if text is not None:
+        (workflow / "overlay.yaml").write_text(text)
+    (workflow / "results" / "data" / "sst2").mkdir(parents=True)
+    (workflow / "results" / "data" / "sst2" / "stats.json").write_text("{}")
+    before = _snapshot(workflow / "results")
+    result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "overlay.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"config file overlay.yaml{problem}" in output, output
+    assert "Traceback" not in output and "not valid JSON or YAML" not in output, output
+    assert _snapshot(workflow / "results") == before
+
+
 @pytest.mark.parametrize("text", ["", "training: [\n"])
 def test_a_broken_or_empty_config_yaml_is_named(workflow, text):
     (workflow / "config.yaml").write_text(text)

@@ -305,21 +305,137 @@ def check_model_sources(config, models, source="config"):
             raise AmdaError(f"{source}: models.{name}.source: {err}") from None
 
 
-def overlay_warnings(config, overlay, runs):
-    """Values an overlay file sets that change nothing in use (so the user is not misled): one line each."""
+def merge_configs(base, *overlays):
+    """What Snakemake does with `--configfile a b`: a deep copy of `base` extended recursively by each in turn."""
+    merged = copy.deepcopy(base)
+    for overlay in overlays:
+        _extend(merged, overlay)
+    return merged
+
+
+def _extend(target, overlay):
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _extend(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _leaves(mapping, prefix=()):
+    """Key paths of every value set in a config mapping (a list is one value)."""
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, (*prefix, key))
+        else:
+            yield (*prefix, key)
+
+
+def _without(mapping, path):
+    """A copy of `mapping` without the value at key path `path`."""
+    trimmed = copy.deepcopy(mapping)
+    node = trimmed
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return trimmed
+
+
+def _has(mapping, path):
+    for key in path:
+        if not isinstance(mapping, dict) or key not in mapping:
+            return False
+        mapping = mapping[key]
+    return True
+
+
+def _get(mapping, path):
+    return _get(mapping[path[0]], path[1:]) if path and _has(mapping, path[:1]) else None if path else mapping
+
+
+# Sections that jobs read only through the models, datasets and attacks in use; every other top-level key
+# (tables, seeds, paths, evaluation, claims, ...) counts whole.
+_SCOPED = ("datasets", "models", "attacks", "training", "mixup", "ada", "adv_train", "counterfit")
+
+
+def effective_settings(config, pairs):
+    """Everything the jobs of `pairs` ((run, attack) in use) read from a validated config: two configs
+    with equal effective settings plan the same jobs with the same parameters."""
+    from amda.naming import victim
+
+    runs = {run for run, _ in pairs}
+    adv = {run for run in runs if run.method in ADV_METHODS}
+    runs |= {victim(run.dataset, run.model, config["victim_seed"]) for run in adv}
+    attacks = {attack for _, attack in pairs} | {run.train_attack for run in runs if run.train_attack != CLEAN}
+    settings = {key: value for key, value in config.items() if key not in _SCOPED}
+    settings.update(
+        runs={run.rel: training_spec(config, run) for run in sorted(runs, key=lambda r: r.rel)},
+        datasets={run.dataset: config["datasets"][run.dataset] for run in runs},
+        models={run.model: config["models"][run.model] for run in runs},
+        attacks={name: config["attacks"][name] for name in attacks},
+        adv_train={
+            **{key: value for key, value in config["adv_train"].items() if key != "fraction"},
+            "fraction": {run.dataset: adv_train_fraction(config, run.dataset) for run in adv},
+        }
+        if adv
+        else None,
+        counterfit=config["counterfit"] if "textfooler" in attacks else None,
+    )
+    return settings
+
+
+def overlay_warnings(base, overlays, pairs):
+    """Values an overlay file sets that change nothing in use, so the user is not misled: (file, line) pairs.
+
+    `base` is config.yaml as read, `overlays` the (file name, mapping) of each --configfile in Snakemake's
+    order, `pairs` the (run, attack) in use. A value changes nothing when it differs from the value it
+    replaces, yet the config merged without it has the same effective settings (what the jobs in use read,
+    `effective_settings`): set for an unused dataset, model or attack, overridden by a later file, or
+    shadowed (mixup.alpha.default under per-method values)."""
+    merged = [mapping for _, mapping in overlays]
+    try:
+        reference = effective_settings(validate_config(merge_configs(base, *merged)), pairs)
+    except AmdaError:
+        return []  # not the config Snakemake validated (values given with --config as well): nothing to compare
+    used = {
+        "dataset": {run.dataset for run, _ in pairs},
+        "model": {run.model for run, _ in pairs},
+        "attack": {attack for _, attack in pairs},
+        "method": {run.method for run, _ in pairs},
+    }
     warnings = []
-    mixup_runs = [r for r in runs if r.method in MIXUP_METHODS and "alpha" not in parse_hp(r.hp)]
-    alpha = config["mixup"]["alpha"]
-    if "default" in overlay.get("mixup", {}).get("alpha", {}):
-        entries = [(alpha.get(r.dataset, {}).get(r.method, {}), r.train_attack) for r in mixup_runs]
-        if not any(isinstance(entry, dict) and attack not in entry for entry, attack in entries):
-            warnings.append(
-                "mixup.alpha.default changes nothing: no mixup model in use falls back to it (each has its own "
-                "mixup.alpha.<dataset>.<method>, per attack for AMDA; set those instead)"
-            )
-    used = {r.dataset for r in runs}
-    for key in DATASET_MAPS:
-        for name in _dataset_map(overlay, key):
-            if name not in used:
-                warnings.append(f"{key}.{name} changes nothing: no table uses dataset {name!r}")
+    for index, (name, overlay) in enumerate(overlays):
+        for path in _leaves(overlay):
+            others = [*merged[:index], _without(overlay, path), *merged[index + 1 :]]
+            if _get(merge_configs(base, *others), path) == _get(overlay, path):
+                continue  # restates the value in use: nothing to be misled by
+            try:
+                without = effective_settings(validate_config(merge_configs(base, *others)), pairs)
+            except AmdaError:
+                continue  # needed: the config is not valid without it
+            if without == reference:
+                later = [other for other, mapping in overlays[index + 1 :] if _has(mapping, path)]
+                why = f"{later[-1]} sets it later" if later else _why_nothing(path, used)
+                warnings.append((name, f"{_key_path(path)} changes nothing: {why}"))
     return warnings
+
+
+def _why_nothing(path, used):
+    """Why a value that differs from the one it replaces still changes nothing, in a few words."""
+    key = _key_path(path)
+    if key == "mixup.alpha.default":
+        return (
+            "no mixup model in use falls back to it (each has its own mixup.alpha.<dataset>.<method>, per attack "
+            "for AMDA; set those instead)"
+        )
+    in_map = ".".join(path[:2]) in DATASET_MAPS and len(path) > 2
+    dataset = path[2] if in_map else path[1] if path[0] == "datasets" and len(path) > 1 else None
+    if dataset is not None and dataset != "default" and dataset not in used["dataset"]:
+        return f"no table uses dataset {dataset!r}"
+    if path[0] == "mixup" and in_map and len(path) > 3 and path[3] not in used["method"]:
+        return f"no table uses method {path[3]!r}"
+    for section, kind in (("models", "model"), ("attacks", "attack")):
+        if path[0] == section and len(path) > 1 and path[1] not in used[kind]:
+            return f"no table uses {kind} {path[1]!r}"
+    if path[0] == "counterfit" and "textfooler" not in used["attack"]:
+        return "only TextFooler reads it, and no table uses TextFooler"
+    return "no model, attack or table in use reads it"

@@ -1,0 +1,71 @@
+"""Name the file in Snakemake's error for a broken or empty `--configfile`.
+
+Snakemake reads the files given with `--configfile` on its command line, before any workflow code runs, and
+reports a broken or empty one without naming it ("Config file is not valid JSON or YAML", "Config file must
+be given as JSON or YAML with keys at top level"; snakemake/snakemake#2439). `make setup` puts a one-line
+`.pth` file into the venv that imports this module at interpreter start. It wraps
+`snakemake.common.configfile.load_configfile` once Snakemake imports that module, so the error names the file
+and what is wrong with it (`amda.config.load_yaml`), on one line. Nothing else about Snakemake changes.
+"""
+
+import importlib.abc
+import importlib.machinery
+import sys
+
+MODULE = "snakemake.common.configfile"
+
+
+def naming_the_file(load_configfile):
+    """`load_configfile` whose WorkflowError names the file and the problem (line number included); a
+    missing file gets one too (Snakemake lets its FileNotFoundError through as a traceback)."""
+
+    def load(configpath):
+        from snakemake_interface_common.exceptions import WorkflowError
+
+        try:
+            return load_configfile(configpath)
+        except (WorkflowError, OSError) as err:
+            from amda.config import load_yaml
+            from amda.errors import AmdaError
+
+            try:
+                load_yaml(configpath)
+                message = f"{configpath}: {err}"
+            except AmdaError as named:
+                message = str(named)
+            raise WorkflowError(message if message.startswith("config file") else f"config file {message}") from None
+
+    load.__wrapped__ = load_configfile
+    return load
+
+
+class _WrapOnImport(importlib.abc.MetaPathFinder):
+    """Finds Snakemake's config-file module as usual and wraps its loader: after executing the module,
+    replace `load_configfile` (importers that bind it by name then get the wrapped one)."""
+
+    def find_spec(self, name, path, target=None):
+        if name != MODULE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            module.load_configfile = naming_the_file(module.load_configfile)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def install():
+    if MODULE in sys.modules:  # imported already: wrap in place
+        module = sys.modules[MODULE]
+        if not hasattr(module.load_configfile, "__wrapped__"):
+            module.load_configfile = naming_the_file(module.load_configfile)
+    elif not any(isinstance(finder, _WrapOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WrapOnImport())
+
+
+install()
