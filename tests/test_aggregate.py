@@ -225,7 +225,9 @@ def test_table2_mark_and_footer_come_from_the_paired_intervals(tmp_path, verdict
     assert (frame.loc["amda_tmix", "gain_low"], frame.loc["amda_tmix", "gain_high"]) == (6.0, 16.0)
     markdown = (tmp_path / "table2.md").read_text()
     assert ("| AMDA-TMix | 89.0 ± 1.4 / 42.0 ± 2.8 (19.0 ± 1.4) † |" in markdown) == marked
-    assert "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 5.2–5.2" in markdown
+    assert (
+        "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 5.2 points" in markdown
+    )
 
 
 def test_table2_markdown_cells_and_costs(tmp_path):
@@ -315,6 +317,29 @@ def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
     assert "| Model | Clean | PWWS: TAE | PWWS: SAE |" in markdown
     assert "| Victim (seed 42) | 91.0 | 10.0 | 10.0 |" in markdown
     assert "| Re-seeded, mean ± sd over seeds 43, 44 (n=2) | 90.5 ± 2.1 | 17.0 ± 4.2 | 60.0 ± 7.1 |" in markdown
+
+
+def test_table1_carries_the_paired_sae_minus_tae_and_the_footer_from_claims(tmp_path):
+    claims = tmp_path / "claims-table1.csv"
+    row = {"claim": "SAE overstates robustness", "dataset": "sst2", "model": "minilm", "attack": "pwws"}
+    row |= {"a": "sae", "b": "tae", "direction": 1, "diff": 43.0, "low": 35.5, "high": 50.5, "sentences": 100}
+    row |= {"seeds": "43;44", "discordance": 0.45, "mdd": 9.87, "mcnemar_p": "1e-12;1e-14", "verdict": "holds"}
+    pd.DataFrame([row]).to_csv(claims, index=False)
+    stage.main(table1_args(tmp_path) + ["--claims", str(claims)])
+    frame = pd.read_csv(tmp_path / "table1.csv")
+    mean = frame[frame["row"] == "reseeded_mean"].iloc[0]
+    assert (mean["sae_minus_tae"], mean["sae_minus_tae_low"], mean["sae_minus_tae_verdict"]) == (43.0, 35.5, "holds")
+    assert set(frame[frame["row"] != "reseeded_mean"]["sae_minus_tae_verdict"]) == {NOT_DECIDED}
+    markdown = (tmp_path / "table1.md").read_text()
+    assert (
+        "paired over sentences (and seeds), points with its 95% interval: PWWS +43.0 [+35.5, +50.5] **holds**"
+        in markdown
+    )
+    assert (
+        "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 9.9 points" in markdown
+    )
+    (verdict,) = claim_sae_overstates(frame)
+    assert verdict.verdict == "holds" and "paired +43.0 [+35.5, +50.5]" in verdict.evidence
 
 
 def test_table1_rejects_static_sets_of_different_sizes(tmp_path):

@@ -341,6 +341,9 @@ def test_the_victims_sae_equals_its_tae_and_its_successes_alone_score_zero(pwws,
     assert sae["n"] == len(records) and sae["n_successful"] == successes
     assert sae["static_accuracy"] == pytest.approx(summarize(records)["accuracy_under_attack"])
     assert sae["static_accuracy_successful_only"] == 0.0
+    # per sentence: right exactly where the victim withstood its attack (SAE pairs with TAE sentence by sentence)
+    assert sae["idx"] == [r["idx"] for r in records]
+    assert sae["correct"] == [int(r["result"] == "failed") for r in records]
     none = write_shard(tmp_path / "none.parquet", [r for r in records if r["result"] != "successful"])
     assert static_eval(*minilm, none, 64, 8)["static_accuracy_successful_only"] is None
 

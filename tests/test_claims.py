@@ -80,3 +80,47 @@ def test_parts_of_several_tables_merge_into_one_row_per_comparison(tmp_path):
     out = tmp_path / "claims.csv"
     stage.main(["--parts", str(part), str(part), "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
     assert len(pd.read_csv(out)) == 1 and "AMDA-TMix − ADA: +20.0" in (tmp_path / "claims.md").read_text()
+
+
+def write_sae(root, seed, right, n=100, attack="pwws"):
+    """sae-<attack>.json of a base model right on the victim's static examples 0..right-1."""
+    run = RunId("sst2", "minilm", "base", "clean", "default", seed)
+    correct = [1] * right + [0] * (n - right)
+    record = {**run.as_dict(), "attack": attack, "n": n, "static_accuracy": right / n}
+    path = root / run.sae(attack)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**record, "idx": list(range(n)), "correct": correct}))
+    return str(path)
+
+
+def test_sae_minus_tae_pairs_the_reseeded_models_sentence_by_sentence(tmp_path):
+    tae = [write_tae(tmp_path, "base", s, 10) for s in (42, 43, 44)]
+    sae = [write_sae(tmp_path, 42, 10)] + [write_sae(tmp_path, s, 40) for s in (43, 44)]  # the victim's SAE = TAE
+    errored = pd.read_parquet(Path(tae[1]).with_suffix(".parquet"))
+    errored.loc[errored["idx"] == 99, "result"] = "errored"  # counted apart for seed 43: dropped for every seed
+    errored.to_parquet(Path(tae[1]).with_suffix(".parquet"))
+    out = tmp_path / "table1.csv"
+    stage.main(["--tae", *tae, "--sae", *sae, "--victim-seed", "42", "--reps", "2000", "--out-csv", str(out)])
+    (row,) = pd.read_csv(out).itertuples()
+    assert (row.claim, row.a, row.b, row.seeds, row.sentences) == (
+        "SAE overstates robustness",
+        "sae",
+        "tae",
+        "43;44",
+        99,
+    )
+    assert row.diff == pytest.approx(100 * 30 / 99, abs=0.01) and row.verdict == "holds"
+    assert row.mcnemar_p.split(";") == [f"{2 * 0.5**30:.4g}"] * 2  # 30 discordant pairs per seed, all SAE's way
+    final = tmp_path / "claims.csv"
+    stage.main(["--parts", str(out), "--out-csv", str(final), "--out-md", str(tmp_path / "claims.md")])
+    assert "SAE − TAE: +30.3" in (tmp_path / "claims.md").read_text()
+
+
+def test_an_sae_summary_without_per_sentence_outcomes_is_named(tmp_path):
+    tae = [write_tae(tmp_path, "base", s, 10) for s in (42, 43)]
+    sae = [write_sae(tmp_path, s, 40) for s in (42, 43)]
+    record = json.loads(Path(sae[1]).read_text())
+    del record["correct"]
+    Path(sae[1]).write_text(json.dumps(record))
+    with pytest.raises(AmdaError, match=f"{sae[1]}: no per-sentence idx/correct"):
+        stage.main(["--tae", *tae, "--sae", *sae, "--victim-seed", "42", "--out-csv", str(tmp_path / "c.csv")])

@@ -40,8 +40,9 @@ def run_table1(args):
     summaries = Summaries.load("table1", tae=args.tae, sae=args.sae, metrics=args.metrics)
     datasets, models, attacks = _grid(args, summaries, "dataset", "model", "attack")
     seeds = args.seeds or [seed for seed in summaries.found("seed") if seed != args.victim_seed]
-    frame = table1_frame(summaries, datasets, models, attacks, args.victim_seed, seeds)
-    _write_table(frame, table1_markdown(frame), args)
+    claims = read_claims(args.claims) if args.claims else None
+    frame = table1_frame(summaries, datasets, models, attacks, args.victim_seed, seeds, claims=claims)
+    _write_table(frame, table1_markdown(frame, claims=claims), args)
 
 
 def run_method_table(args):
@@ -103,6 +104,9 @@ def build_parser():
     table1.add_argument("--victim-seed", type=int, required=True)
     _grid_flags(table1, "datasets", "models", "attacks")
     table1.add_argument("--seeds", nargs="+", type=int, help="re-seeded models; default: every other seed found")
+    table1.add_argument(
+        "--claims", help="results/claims.csv: SAE − TAE with its interval, the footer's n and detectable difference"
+    )
     table1.add_argument("--out-csv", required=True)
     table1.add_argument("--out-md", required=True)
     table1.set_defaults(run=run_table1)

@@ -161,6 +161,10 @@ class Summaries:
         """The (run, attack) pairs the TAE summaries describe."""
         return list(self._tae)
 
+    def sae_runs(self):
+        """The (run, attack) pairs the SAE summaries describe."""
+        return list(self._sae)
+
     def has_sae(self, run, attack):
         return (run, attack) in self._sae
 

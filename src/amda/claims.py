@@ -4,11 +4,14 @@ Inputs are TAE summaries (`tae-<attack>.json`, which carry their run identity); 
 records are the `tae-<attack>.parquet` beside each. For every dataset × model × attack the summaries
 cover, each comparison whose two methods are both present for the same seeds gets A − B in accuracy
 under attack, its 95% paired bootstrap interval, the exact McNemar p per seed, the smallest
-difference the data could detect and a verdict (`amda.stats`).
+difference the data could detect and a verdict (`amda.stats`). Table 1's claim compares two
+evaluations of the same re-seeded models instead: SAE (right on the victim's static example) minus
+TAE (withstood a fresh attack), sentence by sentence (`sae_claims_frame`).
 """
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from amda import stats
@@ -23,7 +26,7 @@ from amda.aggregate import (
 )
 from amda.attack.runner import read_records
 from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, METHOD_NAMES
+from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
 
 # (claim, A, B, direction): the paper says A is more robust than B (+1). Table 4: iterative ADA is "far
 # worse" than one-shot, so one-shot is A.
@@ -39,6 +42,9 @@ COMPARISONS = (
     ("one-shot beats iterative", "amda_tmix", "amda_tmix_iter", 1),
     ("one-shot beats iterative", "amda_smix", "amda_smix_iter", 1),
 )
+# Table 1: static evaluation overstates the robustness of re-seeded models (SAE − TAE > 0).
+SAE_CLAIM = ("SAE overstates robustness", "sae", "tae", 1)
+EVALUATION_NAMES = {"sae": "SAE", "tae": "TAE"}
 COLUMNS = [
     "claim",
     "dataset",
@@ -73,6 +79,27 @@ def _seeds_by_group(summaries):
     return {k: sorted(v) for k, v in groups.items()}
 
 
+def _row(claim, dataset, model, attack, a, b, direction, seeds, result):
+    return {
+        "claim": claim,
+        "dataset": dataset,
+        "model": model,
+        "attack": attack,
+        "a": a,
+        "b": b,
+        "direction": direction,
+        "diff": round(result.diff, 2),
+        "low": round(result.low, 2),
+        "high": round(result.high, 2),
+        "sentences": result.sentences,
+        "seeds": seeds_text(seeds),
+        "discordance": round(result.discordance, 4),
+        "mdd": round(result.mdd, 2),
+        "mcnemar_p": ";".join(f"{p:.4g}" for p in result.mcnemar_p),
+        "verdict": result.verdict(direction),
+    }
+
+
 def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
     """One row per comparison the summaries allow (both methods, shared seeds)."""
     groups = _seeds_by_group(summaries)
@@ -91,28 +118,40 @@ def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
                 )
                 pairs.append(stats.paired_arrays(ra, rb, f"{dataset}/{model}/{attack} {a} vs {b} seed {seed}"))
             result = stats.paired_comparison(pairs, reps=reps)
-            rows.append(
-                {
-                    "claim": claim,
-                    "dataset": dataset,
-                    "model": model,
-                    "attack": attack,
-                    "a": a,
-                    "b": b,
-                    "direction": direction,
-                    "diff": round(result.diff, 2),
-                    "low": round(result.low, 2),
-                    "high": round(result.high, 2),
-                    "sentences": result.sentences,
-                    "seeds": seeds_text(seeds),
-                    "discordance": round(result.discordance, 4),
-                    "mdd": round(result.mdd, 2),
-                    "mcnemar_p": ";".join(f"{p:.4g}" for p in result.mcnemar_p),
-                    "verdict": result.verdict(direction),
-                }
-            )
+            rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
     if not rows:
         raise AmdaError(f"{summaries.table}: no comparison has both of its methods among the TAE summaries")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def sae_outcomes(summary):
+    """{idx: 1 if the model is right on the victim's static example} of an SAE summary (`static_eval`)."""
+    idx, correct = summary.record.get("idx"), summary.record.get("correct")
+    if not isinstance(idx, list) or not isinstance(correct, list) or len(idx) != len(correct):
+        raise AmdaError(f"{summary.path}: no per-sentence idx/correct lists of equal length (rerun static_eval)")
+    return dict(zip(map(int, idx), map(int, correct)))
+
+
+def sae_claims_frame(summaries, victim_seed, reps=stats.BOOTSTRAP_REPS):
+    """Table 1's claim per dataset × model × attack: SAE − TAE of the re-seeded models (every seed but the
+    victim's), over the sentences both evaluations kept for every seed (TAE drops those counted apart)."""
+    groups = {}
+    for run, attack in summaries.sae_runs():
+        if run.seed != victim_seed:
+            groups.setdefault((run.dataset, run.model, attack), set()).add(run.seed)
+    claim, a, b, direction = SAE_CLAIM
+    rows = []
+    for (dataset, model, attack), seeds in sorted(groups.items()):
+        seeds = sorted(seeds)
+        runs = [victim(dataset, model, seed) for seed in seeds]
+        sae = [sae_outcomes(summaries.sae(run, attack)) for run in runs]
+        tae = [stats.outcomes(records_of(summaries.tae(run, attack))) for run in runs]
+        common = sorted(set.intersection(*(set(s) for s in sae + tae)))
+        pairs = [(np.array([s[i] for i in common]), np.array([t[i] for i in common])) for s, t in zip(sae, tae)]
+        result = stats.paired_comparison(pairs, reps=reps)
+        rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
+    if not rows:
+        raise AmdaError(f"{summaries.table}: no re-seeded model (a seed other than {victim_seed}) has an SAE summary")
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -124,7 +163,8 @@ def claims_markdown(frame):
             f"{display(DATASET_NAMES, r['dataset'])}, {display(MODEL_NAMES, r['model'])}, "
             f"{display(ATTACK_NAMES, r['attack'])}"
         )
-        pair = f"{display(METHOD_NAMES, r['a'])} − {display(METHOD_NAMES, r['b'])}"
+        names = EVALUATION_NAMES if r["a"] in EVALUATION_NAMES else METHOD_NAMES
+        pair = f"{display(names, r['a'])} − {display(names, r['b'])}"
         seeds = str(r["seeds"]).split(";")
         rows.append(
             [
@@ -140,7 +180,9 @@ def claims_markdown(frame):
     return (
         "# The paper's claims, decided sentence by sentence\n\n"
         "A − B: difference in accuracy under attack (TAE), points, with its 95% paired bootstrap interval "
-        "(over sentences; over seeds and sentences together when there are several seeds). "
+        "(over sentences; over seeds and sentences together when there are several seeds). SAE − TAE "
+        "(Table 1): the same re-seeded models right on the victim's static example minus withstanding a "
+        "fresh attack, on the same sentences. "
         "**holds**: the interval excludes 0 in the paper's direction; **contradicted**: it excludes 0 the "
         "other way; **inconclusive**: it covers 0. detectable: the smallest difference (points) these pairs "
         f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance).\n\n"
@@ -148,8 +190,8 @@ def claims_markdown(frame):
     )
 
 
-def load(tae_paths):
-    return Summaries.load("claims", tae=tae_paths)
+def load(tae_paths, sae_paths=()):
+    return Summaries.load("claims", tae=tae_paths, sae=sae_paths)
 
 
 def read_claims(path):
@@ -192,7 +234,8 @@ def block_footer(claims, dataset, model):
     sentences = sorted(set(rows["sentences"].astype(int)))
     seeds = sorted({len(str(s).split(";")) for s in rows["seeds"]})
     mdd = rows["mdd"].dropna()
-    detect = f"{mdd.min():.1f}–{mdd.max():.1f} points" if len(mdd) else "not estimable (no discordant pair)"
+    spread = sorted({f"{mdd.min():.1f}", f"{mdd.max():.1f}"}, key=float)
+    detect = f"{'–'.join(spread)} points" if len(mdd) else "not estimable (no discordant pair)"
     return (
         f"n = {'–'.join(map(str, sentences[:: max(1, len(sentences) - 1)]))} attacked sentences × "
         f"{'–'.join(map(str, seeds[:: max(1, len(seeds) - 1)]))} seed(s); smallest difference detectable with 80% "

@@ -17,7 +17,7 @@ from amda.aggregate import (
     stat_columns,
     trained_run,
 )
-from amda.claims import block_footer, claim_row
+from amda.claims import SAE_CLAIM, block_footer, claim_row
 from amda.errors import AmdaError
 from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES, victim
 
@@ -32,8 +32,9 @@ def _heading(dataset, model):
 # --- Table 1: victim and re-seeded models under dynamic (TAE) and static (SAE) attack ----------
 
 
-def table1_frame(summaries, datasets, models, attacks, victim_seed, seeds):
-    """One row per dataset × model × (victim | each re-seeded model | re-seeded mean) × attack."""
+def table1_frame(summaries, datasets, models, attacks, victim_seed, seeds, claims=None):
+    """One row per dataset × model × (victim | each re-seeded model | re-seeded mean) × attack; the re-seeded
+    mean rows carry SAE − TAE paired over sentences and seeds, its interval and verdict, from `claims`."""
     if victim_seed in seeds:
         raise AmdaError(f"{summaries.table}: victim seed {victim_seed} is also listed among the re-seeded seeds")
     rows = []
@@ -43,8 +44,11 @@ def table1_frame(summaries, datasets, models, attacks, victim_seed, seeds):
             groups.append(("reseeded_mean", list(seeds)))
             for attack in attacks:
                 static_size = _static_set_size(summaries, dataset, model, attack, seeds)
+                _, a, b, _ = SAE_CLAIM
+                claim = claim_row(claims, dataset, model, attack, a, b)
                 for role, group_seeds in groups:
-                    rows.append(_table1_row(summaries, dataset, model, attack, role, group_seeds, static_size))
+                    row = _table1_row(summaries, dataset, model, attack, role, group_seeds, static_size)
+                    rows.append({**row, **_paired_columns("sae_minus_tae", claim if role == "reseeded_mean" else None)})
     return pd.DataFrame(rows)
 
 
@@ -85,7 +89,9 @@ def _static_set_size(summaries, dataset, model, attack, seeds):
     return next(iter(sizes.values()))
 
 
-def table1_markdown(frame):
+def table1_markdown(frame, claims=None):
+    if claims is not None:
+        claims = claims[(claims["a"] == SAE_CLAIM[1]) & (claims["b"] == SAE_CLAIM[2])]
     parts = [
         "# Table 1: static (SAE) vs dynamic (TAE) evaluation of re-seeded models\n",
         "Accuracy in %. TAE: the model is attacked afresh (accuracy under attack on the test sample). "
@@ -108,12 +114,27 @@ def table1_markdown(frame):
         sizes = ", ".join(
             f"{display(ATTACK_NAMES, a)} {int(block[block['attack'] == a]['static_set_size'].iloc[0])}" for a in attacks
         )
+        reseeded = block[block["row"] == "reseeded_mean"]
+        paired = "; ".join(
+            f"{display(ATTACK_NAMES, r['attack'])} {_paired_text(r, 'sae_minus_tae')}" for _, r in reseeded.iterrows()
+        )
         parts += [
             _heading(dataset, model) + "\n",
             markdown_table(header, rows),
             f"Static sets (every sentence attacked on the victim): {sizes} examples.\n",
+            "SAE − TAE of the re-seeded models, paired over sentences (and seeds), points with its 95% "
+            f"interval: {paired}.\n",
+            block_footer(claims, dataset, model) + "\n",
         ]
     return "\n".join(parts)
+
+
+def _paired_text(row, prefix):
+    if pd.isna(row[prefix]):
+        return row[f"{prefix}_verdict"]
+    return (
+        f"{row[prefix]:+.1f} [{row[f'{prefix}_low']:+.1f}, {row[f'{prefix}_high']:+.1f}] **{row[f'{prefix}_verdict']}**"
+    )
 
 
 def _role_label(role, seeds, n):
@@ -188,21 +209,22 @@ def _method_cell(summaries, dataset, model, method, attack, seeds):
     return {"row": row, "aua": aua}
 
 
-def _gain_columns(claim):
-    """AMDA − ADA paired over sentences (and seeds), its 95% interval and verdict, from results/claims.csv."""
+def _paired_columns(prefix, claim):
+    """A − B paired over sentences (and seeds), its 95% interval and verdict, from a results/claims.csv row."""
     if claim is None:
-        return {
-            "gain_over_ada": float("nan"),
-            "gain_low": float("nan"),
-            "gain_high": float("nan"),
-            "gain_verdict": NOT_DECIDED,
-        }
+        nan = float("nan")
+        return {prefix: nan, f"{prefix}_low": nan, f"{prefix}_high": nan, f"{prefix}_verdict": NOT_DECIDED}
     return {
-        "gain_over_ada": claim["diff"],
-        "gain_low": claim["low"],
-        "gain_high": claim["high"],
-        "gain_verdict": claim["verdict"],
+        prefix: claim["diff"],
+        f"{prefix}_low": claim["low"],
+        f"{prefix}_high": claim["high"],
+        f"{prefix}_verdict": claim["verdict"],
     }
+
+
+def _gain_columns(claim):
+    """AMDA − ADA, the columns Tables 2-4 carry (gain_over_ada, gain_low, gain_high, gain_verdict)."""
+    return {("gain_over_ada" if k == "gain" else k): v for k, v in _paired_columns("gain", claim).items()}
 
 
 def method_markdown(frame, title, mark_gain, claims=None):
