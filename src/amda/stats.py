@@ -81,13 +81,19 @@ def bootstrap_interval(diffs, reps=BOOTSTRAP_REPS, seed=0, level=LEVEL):
     if n_sent == 0:
         raise AmdaError("bootstrap: no sentence is paired (every one counted apart?)")
     rng = np.random.default_rng(seed)
-    means = np.empty(reps)
-    for r in range(reps):
-        rows = rng.integers(0, n_seeds, n_seeds) if n_seeds > 1 else np.zeros(1, dtype=int)
-        cols = rng.integers(0, n_sent, n_sent)
-        means[r] = diffs[np.ix_(rows, cols)].mean()
+    # Each replicate's multisets as counts (how often each seed and sentence is drawn): the replicate mean is
+    # seed_counts · diffs · sentence_counts / (seeds × sentences), all replicates in one product.
+    seed_counts = _draw_counts(rng, n_seeds, reps) if n_seeds > 1 else np.ones((reps, 1))
+    sentence_counts = _draw_counts(rng, n_sent, reps)
+    means = ((seed_counts @ diffs) * sentence_counts).sum(axis=1) / (n_seeds * n_sent)
     tail = (1 - level) / 2
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def _draw_counts(rng, n, reps):
+    """(reps, n) counts of n draws with replacement from n items, one row per replicate."""
+    draws = rng.integers(0, n, (reps, n)) + n * np.arange(reps)[:, None]
+    return np.bincount(draws.ravel(), minlength=reps * n).reshape(reps, n)
 
 
 def min_detectable_difference(n, discordance, alpha=1 - LEVEL, power=POWER):
