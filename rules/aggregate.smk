@@ -132,11 +132,10 @@ for _name in CLAIM_TABLES:
             mem_mb=1000,
             runtime=10,
         params:
-            victim_seed=VICTIM_SEED,
+            # params are fixed when the rule is defined; the shell string would read _name when it runs
+            sae=sae_flags if _name == "table1" else "",
         shell:
-            "python workflow_scripts/claims.py --tae {input.tae}"
-            + (" --sae {input.sae} --victim-seed {params.victim_seed}" if _name == "table1" else "")
-            + " --out-csv {output} > {log} 2>&1"
+            "python workflow_scripts/claims.py --tae {input.tae} {params.sae} --out-csv {output} > {log} 2>&1"
 
 
 rule claims:

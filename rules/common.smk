@@ -295,6 +295,11 @@ def resource_flags(wc, input):
     return flags
 
 
+def sae_flags(wc, input):
+    """Table 1's claims compare SAE with TAE: the SAE summaries and the victim's seed."""
+    return f"--sae {' '.join(map(shlex.quote, input.sae))} --victim-seed {VICTIM_SEED}"
+
+
 def table_inputs(pairs, with_sae=False):
     def inputs(wc):
         found = {"tae": tae_files(pairs), "metrics": metrics_files(pairs), "code": AGG_CODE}
