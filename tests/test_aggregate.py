@@ -26,6 +26,7 @@ from amda.paper import (
     claim_amda_beats,
     claim_clean_cost,
     claim_sae_overstates,
+    comparison_markdown,
     default_paper_results,
     load_paper_results,
     paper_number,
@@ -716,6 +717,42 @@ def test_the_shipped_published_numbers_load_each_with_its_source(tmp_path):
     text = out.read_text()
     assert "Absolute levels are not comparable across attack implementations" in text
     assert "| AMDA-TMix − ADA | +11.00 | +11.64 | yes |" in text
+
+
+def test_a_table_the_paper_reports_for_one_model_only_is_compared_with_that_model():
+    # The paper's Table 3 (AG News) is RoBERTa-base alone: MiniLM's cells there meet RoBERTa's, and say so;
+    # MPNet is RoBERTa's counterpart anyway, and MiniLM's Table 2 cells keep BERT-base.
+    paper = load_paper_results(default_paper_results())
+    assert paper_number(paper, 3, "ag_news", "minilm", "amda_tmix", "pwws", "accuracy_under_attack") == 69.74
+    assert paper_number(paper, 3, "ag_news", "mpnet", "amda_tmix", "pwws", "accuracy_under_attack") == 69.74
+    assert paper_number(paper, 2, "sst2", "minilm", "ada", "pwws", "accuracy_under_attack") == 27.18
+    assert paper_number(paper, 2, "sst2", "mpnet", "ada", "pwws", "accuracy_under_attack") == 25.26
+    rows = [
+        {
+            "table": "table3",
+            "dataset": "ag_news",
+            "model": model,
+            "method": method,
+            "attack": "pwws",
+            "n": 1,
+            "clean_accuracy_mean": 90.0,
+            "accuracy_under_attack_mean": value,
+            "modification_rate_mean": 10.0,
+        }
+        for model in ("minilm", "mpnet")
+        for method, value in (("base", 30.0), ("ada", 40.0), ("amda_tmix", 50.0))
+    ]
+    text = comparison_markdown(paper, table3=pd.DataFrame(rows))
+    assert (
+        "| AG News | MiniLM ↔ RoBERTa-base (the paper's only model here) | AMDA-TMix | PWWS | 90.0 | 94.5 | 50.0 | 69.7 |"
+        in text
+    )
+    assert "| AG News | MPNet ↔ RoBERTa-base | AMDA-TMix | PWWS | 90.0 | 94.5 | 50.0 | 69.7 |" in text
+    assert (
+        "| AG News, MiniLM ↔ RoBERTa-base (the paper's only model here), PWWS | AMDA-TMix − ADA | +10.00 | +2.77 | yes |"
+        in text
+    )
+    assert "its Tables 3 and 4: RoBERTa-base" in text
 
 
 def test_our_tables_are_identified_by_their_table_column(tmp_path):

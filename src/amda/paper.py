@@ -1,4 +1,4 @@
-"""Our Tables 1-3 beside the paper's published numbers, and whether the paper's claims hold at our scale.
+"""Our Tables 1-4 beside the paper's published numbers, and whether the paper's claims hold at our scale.
 
 The paper's numbers live in `amda/data/published_results.csv` (a copy of
 `../shared/paper/published_results.csv`; columns `table,dataset,model,method,attack,metric,value,source_note`),
@@ -6,9 +6,10 @@ one row per number printed in the paper's Tables 1-4, the source named per row. 
 `table1`..`table4`; `model` is the paper's (`bert`, `roberta`); Table 1 rows use `method` `victim`,
 `reseeded_1`, `reseeded_2` and metrics `clean_accuracy`, `tae_accuracy`, `sae_accuracy`; Tables 2-4 use our
 method names and metrics `clean_accuracy`, `accuracy_under_attack`, `modification_rate`; values in %.
-A number the file lacks is shown as '—'. Absolute levels are not comparable across attack
-implementations (TextAttack here, OpenAttack v1 there); effect sizes (differences between methods within
-one block) are what the comparison rests on.
+Our models are paired with the paper's (MODEL_PAIRING), or with the paper's only model where it reports
+a table for one (Tables 3 and 4). A number the file lacks is shown as '—'. Absolute levels are not
+comparable across attack implementations (TextAttack here, OpenAttack v1 there); effect sizes
+(differences between methods within one block) are what the comparison rests on.
 """
 
 from dataclasses import dataclass
@@ -184,8 +185,19 @@ def claim_clean_cost(frame, points=CLEAN_COST_POINTS):
 PAPER_RESEEDED = ("reseeded_1", "reseeded_2")
 
 
+def paper_model(paper, table, dataset, model):
+    """The paper's model our `model` is compared with in one table and dataset: its counterpart
+    (MODEL_PAIRING) where the paper reports that one there, else the paper's only model there (its
+    Tables 3 and 4 are RoBERTa-base alone), else None. Returns (paper model, whether it is the fallback)."""
+    reported = sorted(set(paper.loc[(paper["table"] == f"table{table}") & (paper["dataset"] == dataset), "model"]))
+    counterpart = MODEL_PAIRING.get(model)
+    if counterpart in reported or len(reported) != 1:
+        return counterpart, False
+    return reported[0], True
+
+
 def paper_number(paper, table, dataset, model, method, attack, metric):
-    """The paper's number for our cell (our model mapped to its counterpart), None if not printed.
+    """The paper's number for our cell (our model mapped to its paper model, `paper_model`), None if not printed.
 
     Our `reseeded` role is the mean of the paper's two re-seeded models; a clean accuracy, printed once
     per model in Table 1 and once per attack column in Tables 2-3, is looked up under either attack."""
@@ -193,7 +205,7 @@ def paper_number(paper, table, dataset, model, method, attack, metric):
     hit = paper[
         (paper["table"] == f"table{table}")
         & (paper["dataset"] == dataset)
-        & (paper["model"] == MODEL_PAIRING.get(model, ""))
+        & (paper["model"] == paper_model(paper, table, dataset, model)[0])
         & (paper["method"].isin(methods))
         & (paper["metric"] == metric)
     ]
@@ -220,7 +232,8 @@ def _table1_section(table1, paper):
     for _, row in table1[table1["row"].isin(["victim", "reseeded_mean"])].iterrows():
         role = "victim" if row["row"] == "victim" else "reseeded"
         key = (1, row["dataset"], row["model"], role, row["attack"])
-        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(row["model"]), display(ATTACK_NAMES, row["attack"])]
+        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(paper, 1, row["dataset"], row["model"])]
+        cells += [display(ATTACK_NAMES, row["attack"])]
         cells.append(f"{role} (n={int(row['n'])})")
         for metric in ("clean_accuracy", "tae_accuracy", "sae_accuracy"):
             cells += [_ours(row[f"{metric}_mean"]), _paper_value(paper, *key, metric)]
@@ -244,7 +257,7 @@ def _method_section(number, frame, paper):
     rows = []
     for _, row in frame.iterrows():
         key = (number, row["dataset"], row["model"], row["method"], row["attack"])
-        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(row["model"])]
+        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(paper, number, row["dataset"], row["model"])]
         cells += [display(METHOD_NAMES, row["method"]), display(ATTACK_NAMES, row["attack"])]
         for _, ours, theirs in metrics:
             cells += [_ours(row[ours]), _paper_value(paper, *key, theirs)]
@@ -276,7 +289,8 @@ def effect_rows(number, frame, paper):
             agree = "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
             rows.append(
                 [
-                    f"{display(DATASET_NAMES, dataset)}, {_pairing(model)}, {display(ATTACK_NAMES, attack)}",
+                    f"{display(DATASET_NAMES, dataset)}, {_pairing(paper, number, dataset, model)}, "
+                    f"{display(ATTACK_NAMES, attack)}",
                     f"{display(METHOD_NAMES, first)} − {display(METHOD_NAMES, second)}",
                     "—" if pd.isna(mine) else f"{mine:+.2f}",
                     "—" if theirs is None else f"{theirs:+.2f}",
@@ -294,7 +308,8 @@ def _sae_effect_rows(table1, paper):
         sae, tae = (paper_number(paper, *key, m) for m in ("sae_accuracy", "tae_accuracy"))
         theirs = None if sae is None or tae is None else sae - tae
         agree = "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
-        where = f"{display(DATASET_NAMES, row['dataset'])}, {_pairing(row['model'])}, {display(ATTACK_NAMES, row['attack'])}"
+        pairing = _pairing(paper, 1, row["dataset"], row["model"])
+        where = f"{display(DATASET_NAMES, row['dataset'])}, {pairing}, {display(ATTACK_NAMES, row['attack'])}"
         rows.append(
             [
                 where,
@@ -321,9 +336,10 @@ def _effects_section(tables, paper):
     )
 
 
-def _pairing(model):
-    paper_model = MODEL_PAIRING.get(model)
-    return f"{display(MODEL_NAMES, model)} ↔ {PAPER_MODEL_NAMES.get(paper_model, 'no counterpart')}"
+def _pairing(paper, table, dataset, model):
+    theirs, fallback = paper_model(paper, table, dataset, model)
+    note = " (the paper's only model here)" if fallback else ""
+    return f"{display(MODEL_NAMES, model)} ↔ {PAPER_MODEL_NAMES.get(theirs, 'no counterpart')}{note}"
 
 
 def claim_amda_beats_paired(claims):
@@ -404,7 +420,9 @@ def _header(paper):
         f"Model pairing: {pairs}. These are different models: ours are smaller stand-ins trained on small "
         "subsamples with offline attack resources, attacked with TextAttack where the paper used OpenAttack v1, "
         "so absolute levels are not comparable; rows are matched on dataset × method × attack, and the "
-        "effect sizes (differences between methods within one block) are the comparison that matters.\n\n"
+        "effect sizes (differences between methods within one block) are the comparison that matters. "
+        "Where the paper reports a table and dataset for one model only (its Tables 3 and 4: RoBERTa-base), "
+        "our cells there are compared with that model, and each such row says so.\n\n"
         f"{status}\n"
     )
 
