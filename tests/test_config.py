@@ -137,6 +137,39 @@ def test_training_spec_resolves_overrides(default):
     assert ada["ada"]["ratio"] == 0.5 and ada["mixup"]["alpha"] is None and ada["attack"]["name"] == "pwws"
 
 
+def test_a_setting_a_method_does_not_read_leaves_its_training_spec_alone(default):
+    # The spec is the train job's identity (a rule parameter): a mixup setting must not retrain Base or
+    # ADA, nor the training batch grouping a mixup model (which follows mixup.length_grouped).
+    runs = [
+        RunId("sst2", "minilm", "base", "clean", "default", 42),
+        RunId("sst2", "minilm", "ada", "pwws", "default", 42),
+        RunId("sst2", "minilm", "ada_iter", "pwws", "default", 42),
+        RunId("sst2", "minilm", "tmix", "clean", "default", 42),
+        RunId("sst2", "minilm", "amda_smix", "pwws", "default", 42),
+    ]
+
+    def specs(edit):
+        config = validate_config(copy.deepcopy(default))
+        edit(config)
+        return {run.method: training_spec(config, run) for run in runs}
+
+    before = specs(lambda c: None)
+    mixup = specs(lambda c: c["mixup"].update(mask="first", shared_forward=False, length_grouped=True))
+    grouping = specs(lambda c: c["training"].update(length_grouped=False))
+    for method in ("base", "ada", "ada_iter"):
+        assert mixup[method] == before[method]
+        assert before[method]["mixup"] == dict.fromkeys(["alpha", "mask", "shared_forward", "length_grouped"])
+        assert grouping[method]["training"]["length_grouped"] is False
+    for method in ("tmix", "amda_smix"):
+        assert grouping[method] == before[method] and before[method]["training"]["length_grouped"] is None
+        assert mixup[method]["mixup"] == {
+            "alpha": 2.0,
+            "mask": "first",
+            "shared_forward": False,
+            "length_grouped": True,
+        }
+
+
 @pytest.mark.parametrize(
     "run, ok",
     [

@@ -218,15 +218,25 @@ def training_keys(config, method):
     return base
 
 
+MIXUP_SETTINGS = ("mask", "shared_forward", "length_grouped")
+
+
 def training_spec(config, run):
-    """The resolved spec that workflow_scripts/train_model.py takes for one model (see that script)."""
+    """The resolved spec that workflow_scripts/train_model.py takes for one model (see that script).
+
+    A setting the method does not read is null (mixup settings of a method without mixup, the
+    training batch grouping of a mixup method, which follows `mixup.length_grouped`): the spec is the
+    train job's identity, so changing a mixup setting must not retrain Base or ADA."""
     model = config["models"][run.model]
     ds = config["datasets"][run.dataset]
     overrides = parse_hp(run.hp)
-    alpha = None
+    training = training_keys(config, run.method)
+    mixup = dict.fromkeys(("alpha", *MIXUP_SETTINGS))
     if run.method in MIXUP_METHODS:
         one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
         alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
+        mixup = {"alpha": alpha, **{key: config["mixup"][key] for key in MIXUP_SETTINGS}}
+        training["length_grouped"] = None
     needs_ratio = run.method in ADV_METHODS or run.method in ITERATIVE_METHODS
     ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None
     attack = config["attacks"][run.train_attack] if run.train_attack != CLEAN else None
@@ -237,11 +247,8 @@ def training_spec(config, run):
         "label_names": list(ds["label_names"]),
         "max_length": ds["max_length"],
         "cache_dir": config["paths"]["cache"],
-        "training": training_keys(config, run.method),
-        "mixup": {
-            "alpha": alpha,
-            **{key: config["mixup"][key] for key in ("mask", "shared_forward", "length_grouped")},
-        },
+        "training": training,
+        "mixup": mixup,
         "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
     }
