@@ -380,3 +380,17 @@ def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_pa
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {src}/train.parquet: no rows with label 1 (positive); check label_names"], result.stderr
     assert _snapshot(workflow / "results" / "data") == before
+
+
+def test_a_second_checkout_sharing_the_venv_plans_with_its_own_code(workflow):
+    """The venv's .pth hook imports `amda` from the checkout it was installed from before the Snakefile
+    runs; a copy of the workflow (a frozen clone beside a working tree) must still plan with its own src."""
+    config_py = workflow / "src" / "amda" / "config.py"
+    text = config_py.read_text()
+    anchor = '        "run": run.as_dict(),\n'
+    assert anchor in text
+    config_py.write_text(text.replace(anchor, anchor + '        "marker": "this checkout",\n'))
+    target = "results/models/sst2/minilm/base/clean/default/seed42/metrics.json"
+    result = snakemake(workflow, "-n", "-p", target, "--configfile", "configs/tiny.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"marker": "this checkout"' in result.stdout + result.stderr
