@@ -27,6 +27,7 @@ from amda.naming import (
     ITERATIVE_METHODS,
     METHODS,
     MIXUP_METHODS,
+    SPEC_KEYS,
     parse_hp,
 )
 
@@ -218,9 +219,6 @@ def training_keys(config, method):
     return base
 
 
-MIXUP_SETTINGS = ("mask", "shared_forward", "length_grouped")
-
-
 def training_spec(config, run):
     """The resolved spec that workflow_scripts/train_model.py takes for one model (see that script).
 
@@ -231,11 +229,11 @@ def training_spec(config, run):
     ds = config["datasets"][run.dataset]
     overrides = parse_hp(run.hp)
     training = training_keys(config, run.method)
-    mixup = dict.fromkeys(("alpha", *MIXUP_SETTINGS))
+    mixup = dict.fromkeys(SPEC_KEYS["mixup"])
     if run.method in MIXUP_METHODS:
         one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
         alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
-        mixup = {"alpha": alpha, **{key: config["mixup"][key] for key in MIXUP_SETTINGS}}
+        mixup = {key: alpha if key == "alpha" else config["mixup"][key] for key in SPEC_KEYS["mixup"]}
         training["length_grouped"] = None
     needs_ratio = run.method in ADV_METHODS or run.method in ITERATIVE_METHODS
     ratio = overrides.get("ratio", ada_ratio(config, run.dataset)) if needs_ratio else None

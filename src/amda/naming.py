@@ -54,6 +54,26 @@ METHOD_NAMES = {
 }
 ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
 
+# The train spec's sections and their keys (amda.config writes the spec, amda.training checks and reads it).
+SPEC_KEYS = {
+    "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
+    "model": ("name", "source", "num_layers", "mixup_layers"),
+    "training": (
+        "epochs",
+        "batch_size",
+        "eval_batch_size",
+        "lr",
+        "adam_eps",
+        "weight_decay",
+        "warmup_ratio",
+        "max_grad_norm",
+        "length_grouped",
+        "bf16",
+    ),
+    "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
+    "ada": ("ratio",),
+}
+
 # Trained without adversarial data, once per dataset and model, and attacked with every attack (the
 # paper's Base, TMix and SMix: one clean accuracy under both attack columns).
 CLEAN_TRAINED = {BASE, "tmix", "smix"}

@@ -25,28 +25,10 @@ from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
-from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS
+from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS
 
 log = logging.getLogger(__name__)
 
-SPEC_KEYS = {
-    "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
-    "model": ("name", "source", "num_layers", "mixup_layers"),
-    "training": (
-        "epochs",
-        "batch_size",
-        "eval_batch_size",
-        "lr",
-        "adam_eps",
-        "weight_decay",
-        "warmup_ratio",
-        "max_grad_norm",
-        "length_grouped",
-        "bf16",
-    ),
-    "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
-    "ada": ("ratio",),
-}
 TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 ADV_COLUMNS = ("perturbed_text", "label", "result", "sample_rank")
 BATCHES_PER_LENGTH_GROUP = 50
