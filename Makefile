@@ -14,7 +14,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: setup resources test test-fast bench lint
 
-setup: $(VENV)/.installed resources
+setup: $(VENV)/.installed $(VENV)/.configfile-hook resources
 
 # torch first and alone: the CPU build lies on this image's disk, while an unpinned resolve pulls a CUDA build.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -22,9 +22,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check "$$(grep -E '^torch==' requirements.txt)"
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	# Snakemake's error for a broken --configfile names no file: amda/snakemake_configfile.py adds it.
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "amda_snakemake_configfile.pth").write_text(open("src/amda/data/snakemake_configfile.pth").read())'
 	$(PY) -m pip check
+	touch $@
+
+# Snakemake's error for a broken --configfile names no file: amda/snakemake_configfile.py adds it, run at
+# interpreter start by a .pth file in the venv (remade when its source changes).
+$(VENV)/.configfile-hook: src/amda/data/snakemake_configfile.pth $(VENV)/.installed
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "amda_snakemake_configfile.pth").write_text(open("$<").read())'
 	touch $@
 
 resources: $(VENV)/.installed

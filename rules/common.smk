@@ -8,12 +8,6 @@ from pathlib import Path
 
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
-# The venv's .pth hook (amda.snakemake_configfile) imports `amda` at interpreter start from the checkout the
-# venv was installed from: a second checkout sharing that venv (a frozen clone running a long job) must plan
-# with its own code, so the other checkout's modules are forgotten here and imported again from _SRC.
-for _module in [name for name in sys.modules if name == "amda" or name.startswith("amda.")]:
-    if not (getattr(sys.modules[_module], "__file__", None) or "").startswith(_SRC):
-        del sys.modules[_module]
 
 from amda.config import (  # noqa: E402
     adv_train_fraction,

@@ -5,12 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import job_counts, snakemake
+from conftest import REPO, job_counts, snakemake
 
 pytestmark = pytest.mark.usefixtures("nltk_data")
 
@@ -382,9 +383,23 @@ def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_pa
     assert _snapshot(workflow / "results" / "data") == before
 
 
+def test_the_configfile_hook_imports_no_amda_at_interpreter_start(tmp_path):
+    """The venv's .pth hook (`make setup`) wraps Snakemake's config-file loader at interpreter start
+    without importing the `amda` package, so each checkout sharing the venv imports its own."""
+    installed = Path(sysconfig.get_path("purelib")) / "amda_snakemake_configfile.pth"
+    assert installed.read_text() == (REPO / "src" / "amda" / "data" / "snakemake_configfile.pth").read_text()
+    code = (
+        "import sys; at_start = 'amda' in sys.modules, 'amda_snakemake_configfile' in sys.modules; "
+        "import snakemake.common.configfile as c; print(*at_start, hasattr(c.load_configfile, '__wrapped__'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "True", "True"], result.stdout + result.stderr
+
+
 def test_a_second_checkout_sharing_the_venv_plans_with_its_own_code(workflow):
-    """The venv's .pth hook imports `amda` from the checkout it was installed from before the Snakefile
-    runs; a copy of the workflow (a frozen clone beside a working tree) must still plan with its own src."""
+    """A copy of the workflow sharing the venv (a frozen clone beside the working tree the venv was installed
+    from) plans with its own src: nothing imports the installing checkout's `amda` before the Snakefile."""
     config_py = workflow / "src" / "amda" / "config.py"
     text = config_py.read_text()
     anchor = '        "run": run.as_dict(),\n'

@@ -3,7 +3,9 @@
 Snakemake reads the files given with `--configfile` on its command line, before any workflow code runs, and
 reports a broken or empty one without naming it ("Config file is not valid JSON or YAML", "Config file must
 be given as JSON or YAML with keys at top level"; snakemake/snakemake#2439). `make setup` puts a one-line
-`.pth` file into the venv that imports this module at interpreter start. It wraps
+`.pth` file into the venv that runs this file at interpreter start, as the top-level module
+`amda_snakemake_configfile`: it finds the file without importing the `amda` package, so a second checkout
+sharing the venv still imports its own `amda` (nothing of the package is imported until an error). It wraps
 `snakemake.common.configfile.load_configfile` once Snakemake imports that module, so the error names the file
 and what is wrong with it (`amda.config.load_yaml`), on one line. Nothing else about Snakemake changes.
 """
@@ -64,7 +66,7 @@ def install():
         module = sys.modules[MODULE]
         if not hasattr(module.load_configfile, "__wrapped__"):
             module.load_configfile = naming_the_file(module.load_configfile)
-    elif not any(isinstance(finder, _WrapOnImport) for finder in sys.meta_path):
+    elif not any(type(finder).__name__ == _WrapOnImport.__name__ for finder in sys.meta_path):  # one per process
         sys.meta_path.insert(0, _WrapOnImport())
 
 
