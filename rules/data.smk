@@ -36,6 +36,8 @@ rule token_stats:
         TOKEN_STATS,
     log:
         "results/logs/token_stats/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/token_stats/{dataset}/{model}.tsv"
     conda:
         CONDA_ENV
     threads: 1

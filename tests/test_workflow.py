@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -351,6 +352,20 @@ def test_a_broken_or_empty_config_yaml_is_named(workflow, text):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: config.yaml"), result.stderr
+
+
+def test_every_rule_has_a_log_and_a_benchmark(workflow):
+    """Each job writes its own log and its time and memory (BENCHMARKS.md reads the benchmark files)."""
+    result = snakemake(workflow, "-n", "results/paper_comparison.md", "results/figure2.png", "results/figure3.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    fields = {}
+    for block in re.split(r"\n(?:local)?rule ", result.stdout + result.stderr)[1:]:
+        rule, job = block.split(":", 1)[0], block.split("\n\n", 1)[0]
+        fields.setdefault(rule, set()).update(line.strip().split(":", 1)[0] for line in job.splitlines())
+    assert len(fields) > 10, sorted(fields)
+    assert {
+        rule: sorted({"log", "benchmark"} - seen) for rule, seen in fields.items() if {"log", "benchmark"} - seen
+    } == {}
 
 
 def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
