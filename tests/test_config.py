@@ -20,7 +20,7 @@ from amda.config import (
     validate_config,
 )
 from amda.errors import AmdaError
-from amda.naming import ATTACKS, HP_PATTERN, METHODS, RunId, parse_hp
+from amda.naming import ATTACKS, HP_PATTERN, METHODS, SPEC_KEYS, SPEC_TOP_KEYS, RunId, parse_hp
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,18 @@ def test_training_spec_resolves_overrides(default):
     assert base["attack"] is None
     ada = training_spec(config, RunId("sst2", "minilm", "ada", "pwws", "ratio-0.5", 1))
     assert ada["ada"]["ratio"] == 0.5 and ada["mixup"]["alpha"] is None and ada["attack"]["name"] == "pwws"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_training_spec_has_exactly_the_shape_naming_declares(default, method):
+    # amda.training checks a spec against naming's keys: a key config writes and naming lacks would
+    # go unchecked, and one naming has and config never writes would fail every train job.
+    config = validate_config(copy.deepcopy(default))
+    train_attack = "clean" if method in ("base", "tmix", "smix") else "pwws"
+    spec = training_spec(config, RunId("sst2", "minilm", method, train_attack, "default", 42))
+    assert set(spec) == {*SPEC_TOP_KEYS, *SPEC_KEYS, "attack"}
+    for section, keys in SPEC_KEYS.items():
+        assert set(spec[section]) == set(keys), section
 
 
 def test_a_setting_a_method_does_not_read_leaves_its_training_spec_alone(default):

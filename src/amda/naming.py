@@ -54,7 +54,9 @@ METHOD_NAMES = {
 }
 ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
 
-# The train spec's sections and their keys (amda.config writes the spec, amda.training checks and reads it).
+# The train spec's shape (amda.config writes the spec, amda.training checks and reads it): its top-level
+# values, and its sections with their keys; beside them only `attack`, null but for an adversarial method.
+SPEC_TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 SPEC_KEYS = {
     "run": ("dataset", "model", "method", "train_attack", "hp", "seed"),
     "model": ("name", "source", "num_layers", "mixup_layers"),

@@ -25,11 +25,10 @@ from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
-from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS
+from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS, SPEC_TOP_KEYS
 
 log = logging.getLogger(__name__)
 
-TOP_KEYS = ("num_labels", "label_names", "max_length", "cache_dir")
 ADV_COLUMNS = ("perturbed_text", "label", "result", "sample_rank")
 BATCHES_PER_LENGTH_GROUP = 50
 PROGRESS_EVERY_S = 5.0
@@ -40,7 +39,7 @@ def validate_spec(spec):
     """AmdaError naming the first missing key of the resolved training spec; returns the spec."""
     if not isinstance(spec, dict):
         raise AmdaError("spec: expected a JSON object")
-    for key in TOP_KEYS:
+    for key in SPEC_TOP_KEYS:
         if key not in spec:
             raise AmdaError(f"spec: missing key {key}")
     for section, keys in SPEC_KEYS.items():
