@@ -108,8 +108,9 @@ def plan(configfile, targets, cores, full_sizes):
         "longer, and this machine is shared).",
         f"Power: {attacked} sentences × {seeds} seeds = {attacked * seeds} pairs; a {TARGET_POINTS:g}-point difference "
         f"at discordance {DISCORDANCE} needs {pairs_needed(TARGET_POINTS / 100, DISCORDANCE)} pairs; these pairs "
-        f"detect {100 * min_detectable_difference(attacked * seeds, DISCORDANCE):.1f} points "
-        f"({100 * min_detectable_difference(attacked, DISCORDANCE):.1f} with one seed).",
+        f"detect {100 * min_detectable_difference(attacked * seeds, DISCORDANCE):.1f} points if the seeds are "
+        f"independent, {100 * min_detectable_difference(attacked, DISCORDANCE):.1f} if they repeat each other (one "
+        "seed's worth); results/claims.md reports where they fall (their effective number of pairs).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -213,7 +213,7 @@ def write_claims(tmp_path, verdict, low=6.0, high=16.0):
     path = tmp_path / "claims.csv"
     row = dict(claim="AMDA beats ADA", dataset="sst2", model="minilm", attack="pwws", a="amda_tmix", b="ada")
     row.update(direction=1, diff=11.0, low=low, high=high, sentences=100, seeds="42;43", discordance=0.11)
-    row.update(mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict)
+    row.update(effective_pairs=150, mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict)
     pd.DataFrame([row]).to_csv(path, index=False)
     return str(path)
 
@@ -324,7 +324,14 @@ def test_table1_carries_the_paired_sae_minus_tae_and_the_footer_from_claims(tmp_
     claims = tmp_path / "claims-table1.csv"
     row = {"claim": "SAE overstates robustness", "dataset": "sst2", "model": "minilm", "attack": "pwws"}
     row |= {"a": "sae", "b": "tae", "direction": 1, "diff": 43.0, "low": 35.5, "high": 50.5, "sentences": 100}
-    row |= {"seeds": "43;44", "discordance": 0.45, "mdd": 9.87, "mcnemar_p": "1e-12;1e-14", "verdict": "holds"}
+    row |= {
+        "seeds": "43;44",
+        "discordance": 0.45,
+        "effective_pairs": 150,
+        "mdd": 9.87,
+        "mcnemar_p": "1e-12;1e-14",
+        "verdict": "holds",
+    }
     pd.DataFrame([row]).to_csv(claims, index=False)
     stage.main(table1_args(tmp_path) + ["--claims", str(claims)])
     frame = pd.read_csv(tmp_path / "table1.csv")

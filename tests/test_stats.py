@@ -76,3 +76,25 @@ def test_paired_arrays_drop_errored_and_refuse_different_sentences():
     assert x.tolist() == [1, 0, 1] and y.tolist() == [1, 1, 0]
     with pytest.raises(AmdaError, match="different sentences"):
         stats.paired_arrays(a, _records(["failed"] * 5))
+
+
+def test_seeds_that_repeat_each_other_are_worth_one_seed_of_pairs():
+    # Three seeds with the very same outcomes carry no more information than one: the crossed bootstrap's
+    # variance is the one seed's, three times what 1,500 independent pairs would give, so they count as
+    # about 500 pairs and detect what one seed detects (not the 1,500 pairs' smaller difference).
+    rng = np.random.default_rng(7)
+    a, b = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    one = stats.paired_comparison([(a, b)], reps=4000)
+    three = stats.paired_comparison([(a, b)] * 3, reps=4000)
+    assert one.effective_pairs == 500.0
+    assert three.effective_pairs == pytest.approx(500, rel=0.1)
+    assert three.mdd == pytest.approx(one.mdd, rel=0.06)
+    assert three.mdd > 100 * stats.min_detectable_difference(1500, three.discordance)
+
+
+def test_effective_pairs_never_exceed_the_pairs_and_count_all_without_discordance():
+    rng = np.random.default_rng(3)
+    diffs = rng.choice([-1.0, 0.0, 1.0], p=[0.1, 0.75, 0.15], size=(3, 400))
+    assert stats.effective_pairs(diffs, np.full(100, 0.05)) == 1200.0  # a bootstrap variance of 0: capped
+    assert stats.effective_pairs(np.zeros((3, 400)), np.zeros(100)) == 1200.0
+    assert stats.effective_pairs(diffs[:1], stats.bootstrap_means(diffs[:1], 500)) == 400.0

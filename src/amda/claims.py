@@ -59,6 +59,7 @@ COLUMNS = [
     "sentences",
     "seeds",
     "discordance",
+    "effective_pairs",
     "mdd",
     "mcnemar_p",
     "verdict",
@@ -94,6 +95,7 @@ def _row(claim, dataset, model, attack, a, b, direction, seeds, result):
         "sentences": result.sentences,
         "seeds": seeds_text(seeds),
         "discordance": round(result.discordance, 4),
+        "effective_pairs": round(result.effective_pairs),
         "mdd": round(result.mdd, 2),
         "mcnemar_p": ";".join(f"{p:.4g}" for p in result.mcnemar_p),
         "verdict": result.verdict(direction),
@@ -171,7 +173,9 @@ def claims_markdown(frame):
                 r["claim"],
                 where,
                 f"{pair}: {r['diff']:+.1f} [{r['low']:+.1f}, {r['high']:+.1f}]",
-                f"{r['sentences']} × {len(seeds)} seed{'s' if len(seeds) > 1 else ''}",
+                f"{r['sentences']} × {len(seeds)} seeds (worth {int(r['effective_pairs'])} independent pairs)"
+                if len(seeds) > 1
+                else f"{r['sentences']} × 1 seed",
                 str(r["mcnemar_p"]).replace(";", ", "),
                 "—" if pd.isna(r["mdd"]) else f"{r['mdd']:.1f}",
                 f"**{r['verdict']}**",
@@ -185,8 +189,9 @@ def claims_markdown(frame):
         "fresh attack, on the same sentences. "
         "**holds**: the interval excludes 0 in the paper's direction; **contradicted**: it excludes 0 the "
         "other way; **inconclusive**: it covers 0. detectable: the smallest difference (points) these pairs "
-        f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance).\n\n"
-        + markdown_table(header, rows)
+        f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance; several seeds on the "
+        "same sentences count as their effective number of independent pairs, n × seeds over the bootstrap's "
+        "design effect).\n\n" + markdown_table(header, rows)
     )
 
 
@@ -240,5 +245,5 @@ def block_footer(claims, dataset, model):
         f"n = {'–'.join(map(str, sentences[:: max(1, len(sentences) - 1)]))} attacked sentences × "
         f"{'–'.join(map(str, seeds[:: max(1, len(seeds) - 1)]))} seed(s); smallest difference detectable with 80% "
         f"power: {detect} across the comparisons of results/claims.md ({stats.POWER_FORMULA}, at each one's "
-        "observed discordance)."
+        "observed discordance and effective number of pairs)."
     )

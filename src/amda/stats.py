@@ -11,7 +11,11 @@ sentence counted apart (errored, capped, no words) for either model is dropped f
 - Minimum detectable difference (MDD): the smallest |A − B| that a two-sided 5% McNemar test detects
   with 80% power at n pairs and discordance ψ (share of discordant pairs), from the paired-proportions
   sample-size formula of Connor (1987): n = (z_{α/2} √ψ + z_β √(ψ − δ²))² / δ², solved for δ.
-  Several seeds count as n × seeds pairs at their pooled discordance.
+  Several seeds attacked on the same sentences are not n × seeds independent pairs (a sentence one
+  model loses, its re-seeded twin often loses too; the seeds themselves vary): n is their effective
+  number, n × seeds divided by the design effect, the crossed bootstrap's variance of the mean over
+  the variance that independent pairs would give (at least 1), so the MDD answers to the same
+  uncertainty as the interval that makes the verdict.
 """
 
 import math
@@ -40,6 +44,7 @@ class PairedResult:
     sentences: int
     seeds: int
     discordance: float
+    effective_pairs: float
     mdd: float
     mcnemar_p: tuple
 
@@ -76,6 +81,16 @@ def mcnemar_exact(a, b):
 
 def bootstrap_interval(diffs, reps=BOOTSTRAP_REPS, seed=0, level=LEVEL):
     """Percentile interval of the mean of `diffs` (seeds × sentences) under the crossed bootstrap."""
+    return _percentile_interval(bootstrap_means(diffs, reps, seed), level)
+
+
+def _percentile_interval(means, level=LEVEL):
+    tail = (1 - level) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def bootstrap_means(diffs, reps=BOOTSTRAP_REPS, seed=0):
+    """The `reps` replicate means of `diffs` (seeds × sentences) under the crossed bootstrap."""
     diffs = np.atleast_2d(np.asarray(diffs, dtype=float))
     n_seeds, n_sent = diffs.shape
     if n_sent == 0:
@@ -85,9 +100,7 @@ def bootstrap_interval(diffs, reps=BOOTSTRAP_REPS, seed=0, level=LEVEL):
     # seed_counts · diffs · sentence_counts / (seeds × sentences), all replicates in one product.
     seed_counts = _draw_counts(rng, n_seeds, reps) if n_seeds > 1 else np.ones((reps, 1))
     sentence_counts = _draw_counts(rng, n_sent, reps)
-    means = ((seed_counts @ diffs) * sentence_counts).sum(axis=1) / (n_seeds * n_sent)
-    tail = (1 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+    return ((seed_counts @ diffs) * sentence_counts).sum(axis=1) / (n_seeds * n_sent)
 
 
 def _draw_counts(rng, n, reps):
@@ -126,9 +139,10 @@ def paired_comparison(pairs, reps=BOOTSTRAP_REPS, seed=0):
     if len(lengths) != 1:
         raise AmdaError(f"paired comparison: seeds paired on different numbers of sentences ({sorted(lengths)})")
     diffs = np.array([np.asarray(a, float) - np.asarray(b, float) for a, b in pairs])
-    low, high = bootstrap_interval(diffs, reps, seed)
+    means = bootstrap_means(diffs, reps, seed)
+    low, high = _percentile_interval(means)
     discordance = float((diffs != 0).mean())
-    n_pairs = diffs.size
+    n_pairs = effective_pairs(diffs, means)
     return PairedResult(
         diff=100 * float(diffs.mean()),
         low=100 * low,
@@ -136,9 +150,21 @@ def paired_comparison(pairs, reps=BOOTSTRAP_REPS, seed=0):
         sentences=diffs.shape[1],
         seeds=diffs.shape[0],
         discordance=discordance,
+        effective_pairs=n_pairs,
         mdd=100 * min_detectable_difference(n_pairs, discordance),
         mcnemar_p=tuple(mcnemar_exact(a, b) for a, b in pairs),
     )
+
+
+def effective_pairs(diffs, means):
+    """How many independent pairs the seeds × sentences `diffs` are worth: their number over the design
+    effect (the bootstrap `means`' variance over var(d) / number, at least 1). One seed's pairs are
+    independent by design, so they count in full (the ratio would only add resampling noise)."""
+    diffs = np.atleast_2d(diffs)
+    iid = diffs.var() / diffs.size
+    if diffs.shape[0] == 1 or iid == 0:
+        return float(diffs.size)
+    return float(diffs.size / max(1.0, float(np.var(means)) / iid))
 
 
 def verdict(low, high, direction=1):
