@@ -12,5 +12,5 @@ def test_claims_config_plans_four_methods_three_seeds_and_enough_pairs():
     text = plan_claims.main([])
     assert "| train_model | 12 |" in text and "| attack_shard | 12 |" in text  # 4 methods x 3 seeds
     assert "| adv_train_shard | 2 |" in text
-    assert "500 sentences × 3 seeds = 1500 pairs" in text and "needs 940 pairs" in text
+    assert "400 sentences × 3 seeds = 1200 pairs" in text and "needs 940 pairs" in text
     assert "**total**" in text
