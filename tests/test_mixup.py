@@ -19,6 +19,7 @@ from amda.mixup import (
     mix_hidden,
     mixed_logits,
     mixed_targets,
+    mixup_kl,
     step_losses,
 )
 
@@ -165,6 +166,23 @@ def test_step_losses_adds_the_mix_loss_and_trains_the_layers_below_k(family_mode
     first_layer = model.base_model.encoder.layer[0]
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in first_layer.parameters())
     model.zero_grad()
+
+
+def test_a_given_pairing_draws_the_same_lam_and_layer_and_gives_the_same_losses(family_model):
+    # Pair-first batches bring their own pairing: the plan then takes lam and layer from the rng (in
+    # that order) and the losses are those of the same pairing drawn by the mixup step.
+    _, model, _, enc, labels = family_model  # eval mode: no dropout, so the two computations are equal
+    drawn = draw_plan(np.random.default_rng(5), 6, 0.4, (1, 2), perm=PERM)
+    rng = np.random.default_rng(5)
+    assert torch.equal(drawn.perm, PERM) and (drawn.lam, drawn.layer) == (rng.beta(0.4, 0.4), (1, 2)[rng.integers(2)])
+    given = draw_plan(np.random.default_rng(5), 6, 2.0, (2,), perm=PERM)
+    with torch.no_grad():
+        out = clean(model, enc)
+        _, ce, mix = step_losses(model, enc, labels, config(layers=(2,)), np.random.default_rng(5), PERM)
+        logits = mixed_logits(model, enc, MixPlan(given.lam, PERM, 2), config(layers=(2,)), out.hidden_states)
+        targets = mixed_targets(labels, PERM, given.lam, model.config.num_labels)
+    torch.testing.assert_close(mix, mixup_kl(logits, targets))
+    torch.testing.assert_close(ce, torch.nn.functional.cross_entropy(out.logits, labels))
 
 
 def test_layer_window_restores_the_model_after_an_error(family_model):

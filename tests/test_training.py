@@ -24,12 +24,15 @@ from amda.inference import predict_logits
 from amda.naming import METHODS, RunId
 from amda.training import (
     attacked_count,
+    batching,
     check_split,
+    epoch_batches,
     fine_tune,
     iterative_picks,
-    length_grouped,
     lr_factor,
     make_batches,
+    make_pair_batches,
+    random_pairs,
     select_adversarial,
     validate_spec,
     write_model_dir,
@@ -293,6 +296,67 @@ def test_length_grouped_batches_cover_every_example_once_with_less_padding():
     assert all(np.array_equal(x, y) for x, y in zip(grouped, again))
 
 
+def _partners(batches):
+    """{row: its partner} over one epoch of (rows, perm) batches."""
+    return {int(rows[i]): int(rows[perm[i]]) for rows, perm in batches for i in range(len(rows))}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 31, 1000, 1001])
+def test_pair_batches_make_each_sentence_first_once_and_partner_once(n):
+    lengths = np.random.default_rng(0).integers(3, 60, size=n)
+    batches = make_pair_batches(lengths, 32, np.random.default_rng(1))
+    firsts = np.concatenate([rows for rows, _ in batches])
+    partners = np.concatenate([rows[perm] for rows, perm in batches])
+    assert sorted(firsts.tolist()) == list(range(n)) and sorted(partners.tolist()) == list(range(n))
+    assert all(sorted(perm.tolist()) == list(range(len(rows))) for rows, perm in batches)
+    sizes = [len(rows) for rows, _ in batches]
+    assert max(sizes) <= 32 + n % 2 and sum(size > 32 for size in sizes) <= 1  # the 3-cycle's batch
+    if n > 1:
+        assert all(a != b for a, b in _partners(batches).items())  # nobody mixed with itself
+    again = make_pair_batches(lengths, 32, np.random.default_rng(1))
+    assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(batches, again))
+
+
+def test_random_pairs_draw_every_partner_uniformly():
+    # Over many epochs row 0's partner is each other row about equally often (a uniform matching).
+    rng, n, epochs = np.random.default_rng(2), 6, 6000
+    counts = np.zeros(n)
+    for _ in range(epochs):
+        for group in random_pairs(n, rng):
+            if 0 in group:
+                counts[group[(list(group).index(0) + 1) % len(group)]] += 1
+    assert counts[0] == 0 and np.allclose(counts[1:] / epochs, 1 / (n - 1), atol=0.02)
+
+
+def test_pair_batches_keep_lengths_of_partners_uncorrelated_and_pad_far_less_than_shuffled():
+    # A sentence's length and its partner's are independent under pair-first batches (as under the
+    # reference's shuffled ones), near-identical when batches are grouped by length.
+    lengths = np.random.default_rng(0).lognormal(2.5, 0.6, size=4000).astype(int) + 3
+    rng = np.random.default_rng(1)
+    pairs = make_pair_batches(lengths, 32, rng)
+    grouped = [(rows, rng.permutation(len(rows))) for rows, _ in epoch_batches(lengths, 32, rng, "length")]
+    shuffled = [(rows, rng.permutation(len(rows))) for rows, _ in epoch_batches(lengths, 32, rng, "shuffled")]
+
+    def length_correlation(batches):
+        first, partner = zip(*_partners(batches).items())
+        return np.corrcoef(lengths[list(first)], lengths[list(partner)])[0, 1]
+
+    def padded(batches):
+        return np.mean([lengths[rows].max() for rows, _ in batches for _ in rows])
+
+    assert abs(length_correlation(pairs)) < 0.05 and abs(length_correlation(shuffled)) < 0.05
+    assert length_correlation(grouped) > 0.9
+    assert padded(pairs) < 0.6 * padded(shuffled)
+
+
+def test_batching_follows_mixup_batching_for_mixup_methods_only(tiny_bert):
+    spec = tiny_spec(tiny_bert, "amda_tmix")
+    assert batching(spec) == "pairs"
+    spec["mixup"]["batching"] = "shuffled"
+    assert batching(spec) == "shuffled"
+    assert batching(tiny_spec(tiny_bert, "ada")) == "length"
+
+
 def test_linear_schedule_with_warmup():
     assert lr_factor(0.0, 0.0) == 1.0 and lr_factor(1.0, 0.0) == 0.0
     assert lr_factor(0.05, 0.1) == pytest.approx(0.5)
@@ -423,14 +487,15 @@ def test_checkpoints_hold_only_tensors_and_plain_data(tiny_bert, data, tmp_path)
     assert saved["state"]["epoch"] == 1
 
 
-def test_mixup_methods_draw_shuffled_batches_by_default(repo):
+def test_mixup_methods_draw_pair_first_batches_by_default(repo):
     config = validate_config(yaml.safe_load((repo / "config.yaml").read_text()))
 
     def run(method):
         return RunId("sst2", "minilm", method, "clean" if method == "base" else "pwws", "default", 42)
 
-    grouped = {m for m in METHODS if length_grouped(training_spec(config, run(m)))}
-    assert grouped == {"base", "ada", "ada_iter"}  # the mixup methods pair any two sentences
+    drawn = {m: batching(training_spec(config, run(m))) for m in METHODS}
+    assert {m for m, b in drawn.items() if b == "length"} == {"base", "ada", "ada_iter"}
+    assert {m for m, b in drawn.items() if b == "pairs"} == set(METHODS) - {"base", "ada", "ada_iter"}
 
 
 def test_iterative_methods_take_their_one_shot_alpha_and_amount(repo):

@@ -223,7 +223,7 @@ def training_spec(config, run):
     """The resolved spec that workflow_scripts/train_model.py takes for one model (see that script).
 
     A setting the method does not read is null (mixup settings of a method without mixup, the
-    training batch grouping of a mixup method, which follows `mixup.length_grouped`): the spec is the
+    training batch grouping of a mixup method, which follows `mixup.batching`): the spec is the
     train job's identity, so changing a mixup setting must not retrain Base or ADA."""
     model = config["models"][run.model]
     ds = config["datasets"][run.dataset]

@@ -27,6 +27,7 @@ shared forward takes the partner's h_k from the clean pass under the partner's o
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -65,10 +66,11 @@ class MixPlan:
     layer: int
 
 
-def draw_plan(rng, batch_size, alpha, layers):
-    """One lam ~ Beta(alpha, alpha), one random permutation, one layer, from a numpy Generator."""
+def draw_plan(rng, batch_size, alpha, layers, perm=None):
+    """One lam ~ Beta(alpha, alpha), one layer and, unless the batch brings its pairing (`perm`, from
+    pair-first batches), one random permutation of the batch, drawn in that order from a numpy Generator."""
     lam = float(rng.beta(alpha, alpha))
-    perm = torch.from_numpy(rng.permutation(batch_size))
+    perm = torch.from_numpy(rng.permutation(batch_size) if perm is None else np.asarray(perm))
     layer = int(layers[rng.integers(len(layers))])
     return MixPlan(lam, perm, layer)
 
@@ -171,16 +173,17 @@ def mixup_kl(logits, targets):
     return F.kl_div(F.log_softmax(logits.float(), dim=-1), targets, reduction="batchmean")
 
 
-def step_losses(model, enc, labels, config=None, rng=None):
+def step_losses(model, enc, labels, config=None, rng=None, perm=None):
     """(total, clean, mix) losses of one batch; mix is None without a mixup config.
 
-    L = mean CE(f(x_i), y_i) + mean KL(y~ || softmax(f(h~))).
+    L = mean CE(f(x_i), y_i) + mean KL(y~ || softmax(f(h~))). `perm`: row i's partner is row perm[i]
+    (the batch's own pairing); None draws a random permutation of the batch, as the reference does.
     """
     out = model(**enc, output_hidden_states=config is not None and config.shared_forward)
     clean = F.cross_entropy(out.logits.float(), labels)
     if config is None:
         return clean, clean, None
-    plan = draw_plan(rng, labels.shape[0], config.alpha, config.layers)
+    plan = draw_plan(rng, labels.shape[0], config.alpha, config.layers, perm)
     logits = mixed_logits(
         model, enc, plan, config, clean_hidden_states=out.hidden_states if config.shared_forward else None
     )

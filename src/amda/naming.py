@@ -72,7 +72,7 @@ SPEC_KEYS = {
         "length_grouped",
         "bf16",
     ),
-    "mixup": ("alpha", "mask", "shared_forward", "length_grouped"),
+    "mixup": ("alpha", "mask", "shared_forward", "batching"),
     "ada": ("ratio",),
 }
 

@@ -110,28 +110,77 @@ def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
     return list(chosen["perturbed_text"]), [int(v) for v in chosen["label"]]
 
 
-def make_batches(lengths, batch_size, rng, length_grouped):
-    """Index batches for one epoch. Length-grouped (less padding): transformers' grouping (a seeded
-    shuffle, chunks of 50 batches sorted by length), then the batch order shuffled."""
-    if not length_grouped:
-        order = rng.permutation(len(lengths))
-        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+def _length_grouped_order(lengths, batch_size, rng):
+    """transformers' grouping: a seeded shuffle, then chunks of 50 batches sorted by length."""
     generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    order = np.asarray(
+    return np.asarray(
         get_length_grouped_indices(
             [int(n) for n in lengths], batch_size, mega_batch_mult=BATCHES_PER_LENGTH_GROUP, generator=generator
         )
     )
+
+
+def make_batches(lengths, batch_size, rng, length_grouped):
+    """Index batches for one epoch. Length-grouped (less padding): transformers' grouping, then the
+    batch order shuffled."""
+    if not length_grouped:
+        order = rng.permutation(len(lengths))
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    order = _length_grouped_order(lengths, batch_size, rng)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def length_grouped(spec):
-    """Whether the run's batches are grouped by length. Mixup methods follow `mixup.length_grouped`
-    (false by default: shuffled batches, so a sentence's partner is any sentence, as in the
-    reference code); the others follow `training.length_grouped` (less padding, same examples)."""
-    section = "mixup" if spec["run"]["method"] in MIXUP_METHODS else "training"
-    return bool(spec[section]["length_grouped"])
+def random_pairs(n, rng):
+    """Partner groups for one epoch: a uniformly random perfect matching of 0..n-1 (an odd n's
+    left-over row joins the last pair as a 3-cycle). Each row is first once and partner once."""
+    order = rng.permutation(n)
+    groups = [order[i : i + 2] for i in range(0, n - n % 2, 2)]
+    if n % 2:
+        groups = groups[:-1] + [order[-3:]] if n > 1 else [order]
+    return groups
+
+
+def make_pair_batches(lengths, batch_size, rng):
+    """Pair-first batches for mixup: (rows, perm) per batch, where row i's partner is rows[perm[i]].
+
+    The pairs are drawn first (`random_pairs`: a partner uniform over the training set, once per
+    epoch, as in the reference), then grouped, batch_size // 2 pairs a batch (the batch with an odd
+    training set's 3-cycle holds one sentence more), by the pair's longer
+    length (transformers' grouping) and the batch order shuffled. A batch is padded to its longest pair,
+    not to the longest of batch_size random sentences, and holds both members of each pair, so the
+    mixed pass reuses the clean pass's hidden states.
+    """
+    lengths = np.asarray(lengths)
+    groups = random_pairs(len(lengths), rng)
+    pair_lengths = [int(lengths[g].max()) for g in groups]
+    pairs_per_batch = max(1, batch_size // 2)
+    order = _length_grouped_order(pair_lengths, pairs_per_batch, rng)
+    chunks = [order[i : i + pairs_per_batch] for i in range(0, len(order), pairs_per_batch)]
+    batches = []
+    for chunk in (chunks[i] for i in rng.permutation(len(chunks))):
+        members = [groups[g] for g in chunk]
+        starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+        perm = np.concatenate([s + (np.arange(len(m)) + 1) % len(m) for s, m in zip(starts, members)])
+        batches.append((np.concatenate(members), perm))
+    return batches
+
+
+def epoch_batches(lengths, batch_size, rng, batching):
+    """(rows, perm) per batch of one epoch; perm is None where the mixup step draws the pairing."""
+    if batching == "pairs":
+        return make_pair_batches(lengths, batch_size, rng)
+    return [(rows, None) for rows in make_batches(lengths, batch_size, rng, batching == "length")]
+
+
+def batching(spec):
+    """How the run's batches are drawn. Mixup methods follow `mixup.batching` (`pairs` by default:
+    partners drawn from the whole train set, batches grouped by the pair's length; `shuffled`: the
+    reference's random batches; `length`: batches by length, so partners are of nearly equal length);
+    the others follow `training.length_grouped` (less padding, same examples)."""
+    if spec["run"]["method"] in MIXUP_METHODS:
+        return spec["mixup"]["batching"]
+    return "length" if spec["training"]["length_grouped"] else "shuffled"
 
 
 def lr_factor(progress, warmup_ratio):
@@ -259,11 +308,12 @@ def _attack_round(model, tokenizer, adversary, train_df, picked):
     return [t for t, _ in found], [lab for _, lab in found]
 
 
-def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False):
-    """One optimisation step on a tokenized batch; returns the (total, clean, mix) losses."""
+def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False, perm=None):
+    """One optimisation step on a tokenized batch; returns the (total, clean, mix) losses. perm: the
+    batch's mixup pairing (pair-first batches), None to draw one."""
     device = labels.device
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        loss, clean, mix_loss = step_losses(model, enc, labels, mix, rng)
+        loss, clean, mix_loss = step_losses(model, enc, labels, mix, rng, perm)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if max_grad_norm > 0:
@@ -283,21 +333,21 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
     training = spec["training"]
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    batches = make_batches(lengths, int(training["batch_size"]), rng, length_grouped(spec))
+    batches = epoch_batches(lengths, int(training["batch_size"]), rng, batching(spec))
     labels = torch.tensor(labels, dtype=torch.long)
     sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
     examples = mixed = 0
     progress = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", mininterval=PROGRESS_EVERY_S)
     base_lr = float(training["lr"])
     model.train()
-    for b, idx in enumerate(batches):
+    for b, (idx, perm) in enumerate(batches):
         factor = lr_factor((epoch + b / len(batches)) / epochs, float(training["warmup_ratio"]))
         for group in optimizer.param_groups:
             group["lr"] = base_lr * factor
         enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
         y = labels[idx].to(device)
         loss, clean, mix_loss = train_step(
-            model, optimizer, dict(enc), y, mix, rng, float(training["max_grad_norm"]), bool(training["bf16"])
+            model, optimizer, dict(enc), y, mix, rng, float(training["max_grad_norm"]), bool(training["bf16"]), perm
         )
         sums["loss"] += loss.item()
         sums["clean"] += clean.item()
