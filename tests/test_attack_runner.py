@@ -1,6 +1,7 @@
 """Attack runner: rows and shards, per-example records, checkpoint/resume, merge, summary, SAE."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import torch
 from fixtures.attack_victim import sst2, victim_model_dir
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from amda.attack import runner
 from amda.attack.runner import (
     RECORD_COLUMNS,
     attack_examples,
@@ -303,15 +305,37 @@ def test_an_example_that_raises_is_recorded_as_errored(pwws, examples):
     )
 
 
-def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, examples, tmp_path):
+def test_checkpoint_resumes_after_a_torn_write_and_ignores_a_stale_one(pwws, examples, tmp_path, caplog, monkeypatch):
     texts, labels, idxs = examples
     checkpoint = tmp_path / "shard.jsonl"
     full = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="A")
     lines = checkpoint.read_text().splitlines(keepends=True)
     assert json.loads(lines[0]) == {"checkpoint_tag": "A", "seed": 0} and len(lines) == 1 + len(texts)
     checkpoint.write_text("".join(lines[:3]) + lines[3][:25])  # two records kept, the third torn
-    resumed = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="A")
-    assert without_seconds(resumed) == without_seconds(full)
+    clock = iter(range(0, 10_000, 40))  # 40 s a reading: every example's end is a line's due time
+    monkeypatch.setattr(runner, "PROGRESS_POLL_S", None)  # no watcher thread reading the fake clock
+    caplog.set_level(logging.INFO, logger="amda.attack.runner")
+    resumed = attack_examples(
+        pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="A", desc="shard", clock=clock.__next__
+    )
+    logged = [r.getMessage() for r in caplog.records if r.name == "amda.attack.runner" and r.levelno == logging.INFO]
+    assert logged[0] == "shard: 6 examples, 2 from the checkpoint, 0 kept from earlier runs, 4 to attack"
+
+    def counts(records):  # none of these examples is set apart (test_records_describe_each_attack)
+        n = {kind: sum(r["result"] == kind for r in records) for kind in ("successful", "failed", "skipped")}
+        return f"successful {n['successful']}, failed {n['failed']}, skipped {n['skipped']}, apart 0"
+
+    # readings 0 (start), 40 (example 3 begins), 80 (it ends: 1 attacked in 80 s, 3 left)
+    assert (
+        logged[1] == f"shard: 3/6 examples done (2 earlier), {counts(resumed[:3])}; 0.8 examples/min, about 4m 00s left"
+    )
+    assert [line.split(",")[0] for line in logged[2:-1]] == [
+        f"shard: {n}/6 examples done (2 earlier)" for n in (4, 5, 6)
+    ]
+    assert logged[-1] == (
+        f"shard: finished, 6/6 examples (2 earlier), {counts(resumed)}; 4 attacked in 6m 00s (0.7 examples/min)"
+    )
+    assert without_seconds(resumed) == without_seconds(full)  # the progress is logged only
     assert [r["seconds"] for r in resumed[:2]] == [r["seconds"] for r in full[:2]]  # reused, not redone
     stale = attack_examples(pwws, texts, labels, idxs, checkpoint_path=checkpoint, checkpoint_tag="B")
     assert without_seconds(stale) == without_seconds(full)
@@ -479,6 +503,9 @@ def test_raising_the_sample_size_attacks_only_the_new_rows(tmp_path, nltk_data, 
     small, _ = run(2)
     grown, log = run(4)
     assert grown["idx"].tolist() == sample_indices(20, None, 0, size=4) and "(2 kept from earlier runs)" in log
+    # the progress reaches the job's log (stderr): the start and end lines, at INFO
+    assert "pwws: shard 0 of 1: 4 examples, 0 from the checkpoint, 2 kept from earlier runs, 2 to attack\n" in log
+    assert "pwws: shard 0 of 1: finished, 4/4 examples (2 earlier), successful " in log
     assert grown["seconds"].tolist()[:2] == small["seconds"].tolist()  # the first two rows were not attacked again
 
 

@@ -116,6 +116,7 @@ def main(argv=None):
         max_seconds=max_seconds,
         truncated=[cut for _, cut in seen],
         ranks=[rank[i] for i in idxs],
+        desc=f"{args.attack}: shard {args.shard} of {args.shards}",
     )
     write_parquet_atomic(runner.records_frame(records), args.out)
     if args.reuse_dir:

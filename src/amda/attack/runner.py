@@ -15,7 +15,9 @@ import os
 import random
 import re
 import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,8 @@ RECORD_COLUMNS = (
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
 NESTED_HEAD = 60  # evaluation.attack_size of every result made before samples were nested
+PROGRESS_EVERY_S = 30.0  # at most this long between two progress lines of a running attack
+PROGRESS_POLL_S = 5.0  # how often a progress line falling due is looked for while one example runs
 
 
 def visible_text(tokenizer, text, max_length):
@@ -327,6 +331,137 @@ def keep_reusable(folder, tag, name, records):
     write_parquet_atomic(records_frame(records), folder / f"{tag}-{name}.parquet")
 
 
+# ---------------------------------------------------------------- progress
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+class AttackProgress:
+    """The progress of attacking `total` rows, logged (INFO) as lines: one at `start`, then one whenever
+    `every_s` seconds of `clock` have passed since the last line, one at `finish`. A line is looked for
+    after each finished example (`add`) and, with `watch`, every PROGRESS_POLL_S seconds while an
+    example runs, so an example longer than `every_s` (the cap is attacks.<name>.max_seconds) delays
+    no line by more than PROGRESS_POLL_S.
+
+    Rows done and result counts include the `earlier` records (from the checkpoint or kept from earlier
+    runs, whose rows are not attacked again); the rate (examples a minute) and the time left are over
+    the rows this process attacked. Logging only: no record depends on it.
+    """
+
+    def __init__(self, desc, total, earlier=(), clock=time.monotonic, every_s=PROGRESS_EVERY_S, logger=log):
+        self.desc, self.total, self.clock, self.every_s, self.logger = desc, int(total), clock, every_s, logger
+        self.counts = dict.fromkeys(RESULT_TYPES, 0)
+        self.earlier = self.attacked = 0
+        for record in earlier:
+            self.counts[record["result"]] += 1
+            self.earlier += 1
+        self.lock = threading.Lock()
+        self.started = self.last_line = None
+        self.current = None  # (idx, clock when its attack began) of the example under attack
+
+    def start(self, resumed=0, kept=0):
+        """The start line: rows, those taken from the checkpoint (`resumed`) and from earlier runs (`kept`)."""
+        with self.lock:
+            self.started = self.last_line = self.clock()
+            self.logger.info(
+                "%s: %d examples, %d from the checkpoint, %d kept from earlier runs, %d to attack",
+                self.desc,
+                self.total,
+                resumed,
+                kept,
+                self.total - self.earlier,
+            )
+
+    def begin(self, idx):
+        """Example `idx` is being attacked."""
+        with self.lock:
+            self.current = (idx, self.clock())
+
+    def add(self, record):
+        """A record this process made; logs a progress line if one is due."""
+        with self.lock:
+            self.counts[record["result"]] += 1
+            self.attacked += 1
+            self.current = None
+        self.maybe_log()
+
+    def maybe_log(self):
+        """Log a progress line if `every_s` have passed since the last line; whether it did."""
+        with self.lock:
+            now = self.clock()
+            if self.last_line is None or now - self.last_line < self.every_s:
+                return False
+            self.last_line = now
+            self.logger.info("%s", self.line(now))
+            return True
+
+    def _counts(self):
+        apart = {name: self.counts[name] for name in APART if self.counts[name]}
+        text = ", ".join(f"{name} {self.counts[name]}" for name in RESULT_TYPES if name not in APART)
+        text += f", apart {sum(apart.values())}"
+        if apart:
+            text += " (" + ", ".join(f"{name} {n}" for name, n in apart.items()) + ")"
+        return text
+
+    def line(self, now):
+        """The progress line at clock `now`: rows done, result counts, rate, time left."""
+        done, elapsed = self.earlier + self.attacked, now - self.started
+        text = f"{self.desc}: {done}/{self.total} examples done ({self.earlier} earlier), {self._counts()}; "
+        if self.attacked and elapsed > 0:
+            per_second = self.attacked / elapsed
+            text += f"{60 * per_second:.1f} examples/min, about {_duration((self.total - done) / per_second)} left"
+        else:
+            text += "no rate yet"
+        if self.current is not None:
+            idx, since = self.current
+            text += f"; example {idx} under attack for {_duration(now - since)}"
+        return text
+
+    def finish(self):
+        """The end line: rows, result counts, the time this process took and its rate."""
+        with self.lock:
+            elapsed = self.clock() - self.started
+            rate = f" ({60 * self.attacked / elapsed:.1f} examples/min)" if self.attacked and elapsed > 0 else ""
+            self.logger.info(
+                "%s: finished, %d/%d examples (%d earlier), %s; %d attacked in %s%s",
+                self.desc,
+                self.earlier + self.attacked,
+                self.total,
+                self.earlier,
+                self._counts(),
+                self.attacked,
+                _duration(elapsed),
+                rate,
+            )
+
+    @contextmanager
+    def watch(self, poll_s=PROGRESS_POLL_S):
+        """While inside: a daemon thread looks for a due line every `poll_s` seconds (None: no thread)."""
+        if poll_s is None:
+            yield self
+            return
+        stop = threading.Event()
+
+        def loop():
+            while not stop.wait(poll_s):
+                self.maybe_log()
+
+        thread = threading.Thread(target=loop, name="attack-progress", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+
 def attack_examples(
     attack,
     texts,
@@ -339,10 +474,14 @@ def attack_examples(
     truncated=None,
     ranks=None,
     reuse=None,
+    desc="attack",
+    clock=time.monotonic,
 ):
     """Per-example records (RECORD_COLUMNS) of attacking each (text, label), in input order; `truncated`
     flags the texts cut to what the model sees, `ranks` gives each row's place in the sample's attack
-    order (sample_order; default: its idx), `max_seconds` caps each example's attack.
+    order (sample_order; default: its idx), `max_seconds` caps each example's attack. Progress is logged
+    (`AttackProgress`, lines headed `desc`, timed by `clock`) at the start, at most every
+    PROGRESS_EVERY_S seconds and at the end.
 
     With `checkpoint_path`, each record is appended (flushed, fsynced) as it is made, and a rerun
     with the same `checkpoint_tag` (a fingerprint of model, data and attack) redoes only the rows not
@@ -360,25 +499,32 @@ def attack_examples(
     if checkpoint_path is not None:
         header = {"checkpoint_tag": checkpoint_tag, "seed": seed}
         done = _read_checkpoint(checkpoint_path, header, dict(zip(idxs, zip(texts, labels))))
+    resumed = len(done)
     for idx, text, label in zip(idxs, texts, labels):
         kept = (reuse or {}).get(idx)
         if idx not in done and kept is not None and (kept["original_text"], kept["label"]) == (text, label):
             done[idx] = {**kept, "sample_rank": int(rank[idx])}
     if checkpoint_path is not None:
         sink = _open_checkpoint(checkpoint_path, header, done)
+    progress = AttackProgress(desc, len(idxs), done.values(), clock=clock, every_s=PROGRESS_EVERY_S)
+    progress.start(resumed=resumed, kept=len(done) - resumed)
     try:
-        for idx, text, label in zip(idxs, texts, labels):
-            if idx in done:
-                continue
-            record = attack_one(attack, idx, text, label, seed, max_seconds)
-            done[idx] = {**record, "truncated": bool(cut[idx]), "sample_rank": int(rank[idx])}
-            if sink is not None:
-                sink.write(json.dumps(done[idx]) + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
+        with progress.watch(PROGRESS_POLL_S):
+            for idx, text, label in zip(idxs, texts, labels):
+                if idx in done:
+                    continue
+                progress.begin(idx)
+                record = attack_one(attack, idx, text, label, seed, max_seconds)
+                done[idx] = {**record, "truncated": bool(cut[idx]), "sample_rank": int(rank[idx])}
+                if sink is not None:
+                    sink.write(json.dumps(done[idx]) + "\n")
+                    sink.flush()
+                    os.fsync(sink.fileno())
+                progress.add(done[idx])
     finally:
         if sink is not None:
             sink.close()
+    progress.finish()
     return [done[idx] for idx in idxs]
 
 
@@ -483,7 +629,7 @@ def make_adversary(attack_name, attack_cfg, resources, batch_size, max_length, s
     def adversary(model, tokenizer, texts, labels):
         wrapper = DynamicPaddingModelWrapper(model, tokenizer, max_length, batch_size)
         attack = build_attack(attack_name, attack_cfg, wrapper, resources)
-        records = attack_examples(attack, texts, labels, range(len(texts)), seed=seed)
+        records = attack_examples(attack, texts, labels, range(len(texts)), seed=seed, desc=f"{attack_name} adversary")
         return [r["perturbed_text"] if r["result"] == "successful" else None for r in records]
 
     return adversary
