@@ -4,6 +4,7 @@ a finished run's benchmark files), the wall time on N idle cores by scheduling t
 SLURM cluster with one GPU per training and attack job. Prints a Markdown section for BENCHMARKS.md.
 
   python bench/plan.py [--configfile FILE ...] [--target FILE ...] [--cores 2 8] [--measured DIR] [--gpus N]
+                       [--mixup-factor X] [--speed X]
   python bench/plan.py --dag-json [SNAKEMAKE ARGS]   # the DAG alone, as JSON (jobs, wildcards, threads, parents)
 
 The DAG comes from `snakemake --d3dag` run through Snakemake's own command line (so the workflow profile and
@@ -83,10 +84,13 @@ REF_WORDS = {"train": 9.44, "test": 19.23}  # SST-2, max_length 64: mean words
 CPU_TRAIN_TOKENS_PER_S = 60.0 * REF_TOKENS["train"]
 # Loading the model and evaluating 400 dev + 1,000 test sentences: about 20 s of the 84-101 s of a training job.
 CPU_EVAL_TOKENS_PER_S = (400 * REF_TOKENS["dev"] + 1000 * REF_TOKENS["test"]) / 20.0
-# Mixup-method trainings over a plain one, per training step. TO BE UPDATED FROM BENCHMARKS.md once the
-# pair-first batching is measured end to end: shuffled mixup batches cost 2.7x (BENCHMARKS.md, "The claims run,
-# measured"); pair-first batches are expected at about 1.3-1.5x; 1.5 until then.
-MIXUP_STEP_FACTOR = 1.5
+# A mixup-method training epoch over a plain one: pair-first batches (the default mixup.batching) 1.19x
+# (BENCHMARKS.md, "Pair-first mixup batches"); shuffled batches cost 2.7x (--mixup-factor 2.7).
+MIXUP_STEP_FACTOR = 1.19
+# CPU job times on the machine to plan for over the one the constants above were measured on (--speed). 1 is that
+# machine; a later session's machine measured 2.4 (a MiniLM base job of the default config: 218 s, against 84-101 s
+# in BENCHMARKS.md). Scales the cost model's CPU times, never measured ones (--measured) or GPU ones.
+CPU_SPEED_FACTOR = 1.0
 ADV_SUCCESS_RATE = 0.7  # share of attacked train sentences that become adversarial examples (PWWS: 140 of 200)
 ATTACK_START_S = 10.0  # an attack job's start: TextAttack import, WordNet, USE weights
 # Seconds per attacked sentence at the reference statistics, after the start. TAE: 60 SST-2 test sentences took
@@ -598,11 +602,21 @@ def power_lines(config, model):
     return lines
 
 
-def plan(workdir, configfiles, targets, cores, measured_dir=None, gpus=(), mixup_factor=MIXUP_STEP_FACTOR):
-    """The plan as Markdown, and the numbers behind it (a dict)."""
+def plan(
+    workdir,
+    configfiles,
+    targets,
+    cores,
+    measured_dir=None,
+    gpus=(),
+    mixup_factor=MIXUP_STEP_FACTOR,
+    speed=CPU_SPEED_FACTOR,
+):
+    """The plan as Markdown, and the numbers behind it (a dict). speed: CPU job times here over the machine the
+    cost model was measured on."""
     config, jobs = snakemake_dag(workdir, configfiles, targets)
     model = CostModel(config, workdir, mixup_factor)
-    model_s = {i: model.seconds(job) for i, job in jobs.items()}
+    model_s = {i: model.seconds(job) * speed for i, job in jobs.items()}
     measured = measured_seconds(jobs, measured_dir) if measured_dir else {}
     seconds, ratios = calibrate(jobs, model_s, measured)
 
@@ -621,6 +635,11 @@ def plan(workdir, configfiles, targets, cores, measured_dir=None, gpus=(), mixup
             if measured_dir
             else "the cost model (job times measured on this machine, MiniLM on SST-2, scaled to these sizes; "
             f"a mixup-method training step {model.mixup_factor:g}× a plain one)."
+        )
+        + (
+            f" CPU times × {speed:g}: a machine {speed:g}× slower than the one measured (`--speed`)."
+            if speed != 1
+            else ""
         ),
         "",
         "| rule | jobs | CPU h |",
@@ -718,11 +737,22 @@ def main(argv=None):
         default=MIXUP_STEP_FACTOR,
         help=f"a mixup-method training step over a plain one (default {MIXUP_STEP_FACTOR}; shuffled batches: 2.7)",
     )
+    ap.add_argument(
+        "--speed",
+        type=float,
+        default=CPU_SPEED_FACTOR,
+        help="CPU job times on the machine planned for over the one measured in BENCHMARKS.md (default 1; "
+        "time a MiniLM base job of the default config there, 84-101 s, and divide)",
+    )
     ap.add_argument("--workdir", default=str(REPO), help="the checkout to plan (default: this one)")
     args = ap.parse_args(argv)
     if args.measured and not Path(args.measured).is_dir():
         sys.exit(f"error: --measured {args.measured}: no such folder")
-    text, _ = plan(args.workdir, args.configfile, args.target, args.cores, args.measured, args.gpus, args.mixup_factor)
+    if args.speed <= 0:
+        sys.exit(f"error: --speed {args.speed}: must be positive")
+    text, _ = plan(
+        args.workdir, args.configfile, args.target, args.cores, args.measured, args.gpus, args.mixup_factor, args.speed
+    )
     print(text)
     return text
 

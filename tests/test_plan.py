@@ -208,6 +208,20 @@ def test_plan_of_the_tiny_config_is_snakemakes_dag(tmp_path):
     assert "Power" not in text  # tiny names no claims tables
 
 
+def test_speed_scales_the_modelled_cpu_times_and_no_gpu_time(tmp_path, monkeypatch):
+    """--speed X plans for a machine X times slower than the one the cost model was measured on."""
+    root = copy_workflow(tmp_path)
+    dag = plan.snakemake_dag(root, ["configs/tiny.yaml"], ["results/table2.csv"])
+    monkeypatch.setattr(plan, "snakemake_dag", lambda *args: dag)  # one DAG for both plans
+    _, measured_here = plan.plan(root, ["configs/tiny.yaml"], ["results/table2.csv"], [2])
+    text, slower = plan.plan(root, ["configs/tiny.yaml"], ["results/table2.csv"], [2], speed=2.4)
+    assert slower["seconds"] == pytest.approx({i: 2.4 * s for i, s in measured_here["seconds"].items()})
+    assert slower["walls"][2] == pytest.approx(2.4 * measured_here["walls"][2])
+    gpu = [i for i, job in dag[1].items() if job.gpu]
+    assert gpu and all(slower["slurm_job_s"][i] == measured_here["slurm_job_s"][i] for i in gpu)
+    assert "CPU times × 2.4" in text
+
+
 def test_two_core_plan_of_the_measured_main_job_is_within_15_percent(tmp_path):
     """BENCHMARKS.md, "Main job end to end": `snakemake --cores 2 results/table2.csv` took 16.2 min on 2 cores at
     bc01d92 (43 jobs; mixup batches then length-grouped, a mixup step about 1.15x a plain one, "AMDA step time").
