@@ -261,7 +261,9 @@ def train_inputs(wc):
     )
     if run.method in ADV_METHODS:
         inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
-    if run.method in ITERATIVE_METHODS:
+    if run.method in ITERATIVE_METHODS:  # it attacks while training: the attack code retrains it too
+        attack_code = [f"src/amda/{m}" for m in ATTACK_CODE]
+        inputs["code"] += [path for path in attack_code if path not in inputs["code"]]
         inputs.update(attack_resources(run.train_attack))
     return inputs
 

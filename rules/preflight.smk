@@ -1,6 +1,6 @@
 # Before `configfile:`: a broken or empty config.yaml gets a one-line error naming it (Snakemake's own
 # message does not). Overlays given with --configfile are read by Snakemake's command line before any
-# workflow code runs, so their errors stay Snakemake's.
+# workflow code runs: the venv's hook src/amda/snakemake_configfile.py names those, in the same one line.
 import sys
 from pathlib import Path
 

@@ -23,7 +23,7 @@ rule train_model:
         flags=train_flags,
         data_dir="results/data/{dataset}",
         out=WILDCARDS.model_dir,
-        checkpoint=f"results/checkpoints/models/{RUN}",
+        checkpoint=WILDCARDS.checkpoint_dir,
     shell:
         "python workflow_scripts/train_model.py --data-dir {params.data_dir} --spec-json {params.spec:q}"
         " {params.flags} --out {params.out} --checkpoint-dir {params.checkpoint} --threads {threads}"

@@ -77,6 +77,32 @@ def test_attack_sample_is_nested_and_starts_with_the_sixty_rows_sampled_before_n
     assert sample_indices(10, None, 3, size=50) == list(range(10))
 
 
+def test_the_pre_nesting_sample_size_has_one_home_and_no_sample_order_changes():
+    """The nested sample's head is the sample every result was made on before nesting: its size is
+    `naming.PRE_NESTING_ATTACK_SIZE` (a fact about past results, not a setting), and the orders are
+    exactly those made before it moved there (so kept records and earlier results stay valid)."""
+    import hashlib
+
+    from amda.naming import PRE_NESTING_ATTACK_SIZE
+
+    def digest(rows):
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+    assert PRE_NESTING_ATTACK_SIZE == 60
+    head = sorted(int(i) for i in np.random.default_rng(0).choice(872, size=PRE_NESTING_ATTACK_SIZE, replace=False))
+    assert runner.nested_order(872, 0)[:PRE_NESTING_ATTACK_SIZE] == head
+    assert not hasattr(runner, "NESTED_HEAD")  # no second copy of the number
+    orders = {(n, seed): digest(runner.nested_order(n, seed)) for n, seed in [(1000, 0), (872, 0), (7600, 3), (40, 1)]}
+    assert orders == {
+        (1000, 0): "cd177252b0a29137",
+        (872, 0): "3283ea7a4298496b",
+        (7600, 3): "23f51726b81544a3",
+        (40, 1): "05b3cfb5ffbda887",
+    }
+    shares = {(n, f): digest(sample_order(n, f, 0)) for n, f in [(1000, 0.1), (67349, 0.1), (5, 0.5)]}
+    assert shares == {(1000, 0.1): "e764c74f8cf83db3", (67349, 0.1): "46b38e82e455c9ec", (5, 0.5): "2d2b1c3992e04e14"}
+
+
 def test_kept_records_are_read_back_for_their_tag_only(tmp_path):
     records = [record(3, "failed", seconds=0.3635602360000121), record(7, "successful")]
     keep_reusable(tmp_path, "A", "shard0-of-1", records)
@@ -417,6 +443,35 @@ def test_adversary_returns_the_successful_perturbations(nltk_data, minilm, examp
     assert len(adversarial) == len(texts) and found
     preds = predict_logits(model, tokenizer, [adv for adv, _ in found], 64, 8).argmax(1).tolist()
     assert all(pred != label for pred, (_, label) in zip(preds, found))
+
+
+def test_the_iterative_adversary_caps_each_example_at_the_attacks_max_seconds(nltk_data, monkeypatch):
+    """Iterative training's attacks stop an example after attacks.<name>.max_seconds, as attack shards do."""
+    from amda.attack import recipes, wrapper
+
+    class SlowAttack:
+        def clear_cache(self):
+            pass
+
+        def attack(self, text, label):
+            time.sleep(3)
+            raise RuntimeError("ran past the cap")
+
+    made = []
+
+    def recorded(*args, **kwargs):
+        records = attack_examples(*args, **kwargs)
+        made.extend(records)
+        return records
+
+    monkeypatch.setattr(recipes, "build_attack", lambda name, cfg, model_wrapper, resources: SlowAttack())
+    monkeypatch.setattr(wrapper, "DynamicPaddingModelWrapper", lambda *args: None)
+    monkeypatch.setattr(runner, "attack_examples", recorded)
+    adversary = runner.make_adversary(
+        "pwws", {**PWWS, "max_seconds": 0.2}, {"nltk_data": nltk_data, "embedding_dir": None}, 16, 64
+    )
+    assert adversary(None, None, ["a fine film ."], [1]) == [None]
+    assert [(r["result"], r["error"]) for r in made] == [("capped", "time cap of 0.2 s reached")]
 
 
 # ---------------------------------------------------------------- resume after SIGKILL

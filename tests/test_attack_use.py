@@ -53,3 +53,26 @@ def test_scores_match_the_stock_computation_and_rank_meaning(use):
     assert torch.allclose(scores[:4], stock[:4].float(), atol=1e-6)
     assert scores[4] == 1.0  # shorter than the window: skipped by the recipe, so never encoded
     assert scores[0] > scores[1] and scores[0] > use.threshold
+
+
+def test_the_use_threshold_has_one_home_the_config_schema(use):
+    """TextFooler's USE threshold (and window) is `attacks.textfooler.use_threshold`, whose default is the config
+    schema's, checked here against TextFoolerJin2019's own value; the constraint has no default that could
+    disagree with it."""
+    import inspect
+    import re
+
+    from textattack.attack_recipes import TextFoolerJin2019
+
+    from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
+    from amda.config import load_schema
+
+    settings = load_schema()["properties"]["attacks"]["properties"]["textfooler"]["properties"]
+    recipe = inspect.getsource(TextFoolerJin2019.build)
+    stock = re.search(r"UniversalSentenceEncoder\(\s*threshold=([0-9.]+),.*?window_size=(\d+),", recipe, re.S)
+    assert (settings["use_threshold"]["default"], settings["use_window"]["default"]) == (
+        float(stock.group(1)),
+        int(stock.group(2)),
+    )
+    threshold = inspect.signature(OfflineUniversalSentenceEncoder).parameters["threshold"]
+    assert threshold.default is inspect.Parameter.empty

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from amda.attack.runner import records_frame, summarize
+from amda.claims import COLUMNS, block_footer, read_claims
 from amda.errors import AmdaError
 from amda.naming import RunId
 
@@ -124,3 +125,28 @@ def test_an_sae_summary_without_per_sentence_outcomes_is_named(tmp_path):
     Path(sae[1]).write_text(json.dumps(record))
     with pytest.raises(AmdaError, match=f"{sae[1]}: no per-sentence idx/correct"):
         stage.main(["--tae", *tae, "--sae", *sae, "--victim-seed", "42", "--out-csv", str(tmp_path / "c.csv")])
+
+
+def test_a_table_with_no_comparable_pair_gets_a_header_only_claims_file(tmp_path):
+    """tiny.yaml's Table 3 shows only base, its Table 4 only ADA: no comparison has both of its methods, which
+    is an answer (no row), not an error; the merged claims file keeps the other tables' rows."""
+    lone = tmp_path / "table3.csv"
+    stage.main(["--tae", write_tae(tmp_path, "base", 42, 10), "--reps", "200", "--out-csv", str(lone)])
+    assert lone.read_text() == ",".join(COLUMNS) + "\n"
+    pair = tmp_path / "table2.csv"
+    tae = [write_tae(tmp_path, "ada", 42, 10), write_tae(tmp_path, "amda_tmix", 42, 30)]
+    stage.main(["--tae", *tae, "--reps", "200", "--out-csv", str(pair)])
+    out, md = tmp_path / "claims.csv", tmp_path / "claims.md"
+    stage.main(["--parts", str(lone), str(pair), "--out-csv", str(out), "--out-md", str(md)])
+    assert pd.read_csv(out)[["a", "b"]].values.tolist() == [["amda_tmix", "ada"]]
+    stage.main(["--parts", str(lone), str(lone), "--out-csv", str(out), "--out-md", str(md)])
+    assert out.read_text() == ",".join(COLUMNS) + "\n"
+    assert "No comparison" in md.read_text()
+    assert "none (no comparison of the paper" in block_footer(read_claims(lone), "sst2", "minilm")
+
+
+def test_table1_without_a_reseeded_model_gets_a_header_only_claims_file(tmp_path):
+    out = tmp_path / "table1.csv"
+    tae, sae = write_tae(tmp_path, "base", 42, 10), write_sae(tmp_path, 42, 10)
+    stage.main(["--tae", tae, "--sae", sae, "--victim-seed", "42", "--reps", "200", "--out-csv", str(out)])
+    assert out.read_text() == ",".join(COLUMNS) + "\n"

@@ -96,6 +96,122 @@ def test_bad_config_names_the_key(default, mutate, expected):
     assert expected in _error(default, mutate)
 
 
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda c: c["tables"]["figure2"].update(method="tmix"),
+            "config.yaml: tables.figure2.method: 'tmix' takes no ratio",
+        ),
+        (
+            lambda c: c["tables"]["figure2"].update(method="ada_iter"),
+            "config.yaml: tables.figure2.method: 'ada_iter' takes no ratio",
+        ),
+        (
+            lambda c: c["tables"]["figure3"].update(method="ada"),
+            "config.yaml: tables.figure3.method: 'ada' takes no alpha",
+        ),
+        (
+            lambda c: c["tables"]["figure3"].update(method="base"),
+            "config.yaml: tables.figure3.method: 'base' takes no alpha",
+        ),
+    ],
+)
+def test_a_figure_whose_method_does_not_sweep_its_setting_is_named(default, mutate, expected):
+    """Figure 2 sweeps ada.ratio, Figure 3 mixup's alpha: a method without that setting is a config error
+    (it used to reach the planner as `ValueError: not a meaningful model` with a stack)."""
+    message = _error(default, mutate)
+    assert message.startswith(expected), message
+
+
+@pytest.mark.parametrize("method", ["ada", "amda_tmix", "amda_smix"])
+def test_figure2_accepts_every_method_that_takes_a_ratio(default, method):
+    config = copy.deepcopy(default)
+    config["tables"]["figure2"]["method"] = method
+    validate_config(config)
+
+
+@pytest.mark.parametrize("method", ["tmix", "smix", "amda_tmix", "amda_smix", "amda_tmix_iter", "amda_smix_iter"])
+def test_figure3_accepts_every_method_that_takes_an_alpha(default, method):
+    config = copy.deepcopy(default)
+    config["tables"]["figure3"]["method"] = method
+    validate_config(config)
+
+
+def _set(path, value):
+    """A mutation that sets the config value at dotted `path` (list items by index)."""
+
+    def mutate(config):
+        *parents, last = path.split(".")
+        node = config
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        node[int(last) if isinstance(node, list) else last] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("seeds.0", 2**32),
+        ("victim_seed", 2**32),
+        ("table1_seeds.0", 2**40),
+        ("adv_train.seed", 2**32),
+        ("evaluation.attack_seed", 2**32),
+        ("datasets.sst2.seed", 2**32),
+        ("training.epochs", 1_000_000_000),
+        ("training.methods.tmix.epochs", 1001),
+        ("training.batch_size", 65537),
+        ("training.eval_batch_size", 65537),
+        ("training.lr", 2.0),
+        ("training.adam_eps", 2.0),
+        ("training.weight_decay", 2.0),
+        ("training.max_grad_norm", 1e9),
+        ("datasets.sst2.subsample.train", 10**7 + 1),
+        ("datasets.sst2.dev_from_train", 10**7 + 1),
+        ("models.minilm.num_layers", 10**4),
+        ("models.minilm.mixup_layers.0", 10**4),
+        ("mixup.alpha.default", 1e6),
+        ("tables.figure2.ratios.0", 2.0),
+        ("tables.figure3.alphas.0", 1e6),
+        ("attacks.pwws.query_budget", 10**9),
+        ("attacks.pwws.max_seconds", 10**7),
+        ("adv_train.shards", 10**5),
+        ("evaluation.shards", 10**5),
+        ("evaluation.batch_size", 65537),
+        ("evaluation.attack_size", 10**7 + 1),
+        ("counterfit.epochs", 1001),
+        ("counterfit.vocab_size", 10**8),
+        ("counterfit.neighbours", 10**5),
+    ],
+)
+def test_every_numeric_setting_has_a_sane_maximum(default, path, value):
+    """Values past a sane bound are one-line config errors naming the key, not a Snakemake
+    PeriodicWildcardError (seeds past 2**32 - 1) or a billion-epoch job."""
+    message = _error(default, _set(path, value))
+    assert message.startswith(f"config.yaml: {path}: ") and "maximum" in message, message
+
+
+def test_every_numeric_setting_of_the_schema_has_a_maximum():
+    """A new numeric setting gets its bound too (a number or integer without `maximum` fails here)."""
+    schema = load_schema()
+
+    def unbounded(node, where):
+        if isinstance(node, dict):
+            types = node.get("type", [])
+            types = [types] if isinstance(types, str) else types
+            if {"integer", "number"} & set(types) and "maximum" not in node and "exclusiveMaximum" not in node:
+                yield where
+            for key, value in node.items():
+                yield from unbounded(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from unbounded(value, f"{where}.{i}")
+
+    assert list(unbounded(schema, "schema")) == []
+
+
 def test_missing_data_file_is_named(default, tmp_path, shared):
     config = validate_config(copy.deepcopy(default))
     config["paths"]["shared_resources"] = str(shared / "resources")

@@ -1,8 +1,10 @@
 """The whole workflow on the tiny config: real MiniLM, real SST-2 rows, real PWWS, every stage.
 
-One uninterrupted run is shared by the tests of this module; they check what a user relies on:
-the tables exist and hold sane numbers, nothing is redone, edits rerun exactly what they should,
-and a run killed midway then resumed ends with the same tables.
+One uninterrupted run of every default target (`snakemake` with no target builds the `all` rule: each
+table, figure and claims file the config lists, and the comparison with the paper) is shared by the tests
+of this module; they check what a user relies on: every output exists and the tables hold sane numbers,
+nothing is redone, edits rerun exactly what they should, and a run killed midway then resumed ends with
+the same tables.
 """
 
 import contextlib
@@ -21,7 +23,18 @@ from amda.attack.runner import RESULT_TYPES
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("nltk_data")]
 TINY = ("--configfile", "configs/tiny.yaml")
-TARGETS = ("results/table1.csv", "results/table2.csv")
+# No target: what `snakemake --cores 2 --configfile configs/tiny.yaml` builds, the `all` rule.
+TARGETS = ()
+TABLES = ("table1", "table2", "table3", "table4")
+FIGURES = ("figure2", "figure3")
+OUTPUTS = (
+    *(f"results/{name}.{ext}" for name in TABLES for ext in ("csv", "md")),
+    *(f"results/{name}.{ext}" for name in FIGURES for ext in ("png", "csv")),
+    *(f"results/claims/{name}.csv" for name in TABLES),
+    "results/claims.csv",
+    "results/claims.md",
+    "results/paper_comparison.md",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +46,22 @@ def tiny_run(tmp_path_factory):
 
 
 def tables(workflow):
-    return {name: pd.read_csv(workflow / "results" / f"{name}.csv") for name in ("table1", "table2")}
+    """Every table, figure and the claims of a finished run, as frames."""
+    return {name: pd.read_csv(workflow / "results" / f"{name}.csv") for name in (*TABLES, *FIGURES, "claims")}
+
+
+def test_every_default_target_is_built(tiny_run):
+    """tiny.yaml's Table 3 shows only base and its Table 4 only ADA: no comparison has both of its methods,
+    so their claims files hold the header alone, and the claims and the paper comparison are still made."""
+    assert [path for path in OUTPUTS if not (tiny_run / path).is_file()] == []
+    header = (tiny_run / "results/claims/table2.csv").read_text().splitlines()[0]
+    for name in ("table3", "table4"):
+        assert (tiny_run / f"results/claims/{name}.csv").read_text() == header + "\n"
+    claims = tables(tiny_run)["claims"]
+    assert set(claims["a"]) >= {"sae", "ada"} and len(claims) == sum(
+        len(pd.read_csv(tiny_run / f"results/claims/{name}.csv")) for name in ("table1", "table2")
+    )
+    assert "AMDA" in (tiny_run / "results/paper_comparison.md").read_text()
 
 
 def test_tables_hold_every_model_and_sane_numbers(tiny_run):
@@ -61,7 +89,7 @@ def test_report_builds_offline_with_captions(tiny_run):
     result = snakemake(tiny_run, "--report", "results/report.html", *TARGETS, *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tiny_run / "results" / "report.html").read_text(errors="replace")
-    assert "table2.csv" in html and "table1.csv" in html
+    assert all(f"{name}.csv" in html for name in TABLES) and "figure2.png" in html
 
 
 def _planned(workflow):
@@ -86,15 +114,15 @@ def edited(path):
 
 def test_editing_the_aggregation_script_reruns_only_aggregation(tiny_run):
     with edited(tiny_run / "workflow_scripts" / "aggregate.py"):
-        assert set(_planned(tiny_run)) == {"table1", "table2"}
+        assert set(_planned(tiny_run)) == {*TABLES, *FIGURES, "paper_comparison", "all"}
 
 
 def test_editing_the_attack_script_reruns_attacks_and_their_dependants(tiny_run):
     with edited(tiny_run / "workflow_scripts" / "attack_shard.py"):
         planned = _planned(tiny_run)
-    assert planned["attack_shard"] == 5 * 2 and planned["adv_train_shard"] == 1
-    # ada and amda_smix train on the new adversarial set; base and tmix models are kept
-    assert planned["train_model"] == 2
+    assert planned["attack_shard"] == 7 * 2 and planned["adv_train_shard"] == 1  # 7 models, 2 shards each
+    # ada, amda_smix and Figure 2's ada at ratio 0.05 train on the new adversarial set; base and tmix are kept
+    assert planned["train_model"] == 3
     assert "prepare_data" not in planned and "counterfit" not in planned
 
 
@@ -103,10 +131,20 @@ def test_changing_one_methods_hyperparameter_reruns_only_its_models(tiny_run):
     overlay.write_text("training:\n  methods:\n    tmix: {lr: 3.0e-5}\n")
     result = snakemake(tiny_run, "-n", *TARGETS, *TINY, "tmix_lr.yaml")
     planned = job_counts(result.stdout + result.stderr)
-    assert planned["train_model"] == 1
-    assert planned["attack_shard"] == 2 and planned["merge_attack"] == 1
+    assert planned["train_model"] == 2  # Table 2's TMix and Figure 3's TMix at alpha 0.4
+    assert planned["attack_shard"] == 2 * 2 and planned["merge_attack"] == 2
     # Table 2's mark and footer come from the paired statistics of its attacks (claims_table2)
-    assert set(planned) == {"train_model", "attack_shard", "merge_attack", "claims_table2", "table2"}
+    assert set(planned) == {
+        "train_model",
+        "attack_shard",
+        "merge_attack",
+        "claims_table2",
+        "claims",
+        "table2",
+        "figure3",
+        "paper_comparison",
+        "all",
+    }
 
 
 def finished_outputs(log_text):

@@ -45,6 +45,7 @@ def test_wildcard_paths_are_the_rule_templates():
     run = "{dataset}/{model}/{method}/{train_attack}/{hp}/seed{seed}"
     assert WILDCARDS.saved_model == f"results/models/{run}/model"
     assert WILDCARDS.metrics == f"results/models/{run}/metrics.json"
+    assert WILDCARDS.checkpoint_dir == f"results/checkpoints/models/{run}"
     assert WILDCARDS.tae_shard("{attack}", "{shard}", "{shards}") == (
         f"results/attacks/{run}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet"
     )

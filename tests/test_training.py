@@ -135,6 +135,25 @@ def kill_after(epoch):
     return on_epoch_end
 
 
+def kill_at(epoch, batch):
+    """on_batch_end that kills the run after that batch of that epoch (both from 1), before its checkpoint."""
+
+    def on_batch_end(e, b):
+        if (e, b) == (epoch, batch):
+            raise SimulatedKill
+
+    return on_batch_end
+
+
+def without_timing(metrics):
+    timing = {"seconds", "attack_seconds", "train_seconds", "examples_per_second"}
+
+    def drop(record):
+        return {k: v for k, v in record.items() if k not in timing}
+
+    return {**drop(metrics), "epochs": [drop(e) for e in metrics["epochs"]]}
+
+
 def test_a_tiny_model_overfits_32_examples(tiny_bert, tmp_path):
     small = sst2("train", 32)
     spec = tiny_spec(tiny_bert, "base", training={"epochs": 15, "lr": 3e-3, "warmup_ratio": 0.0})
@@ -183,6 +202,48 @@ def test_a_checkpoint_of_other_inputs_is_not_resumed(tiny_bert, data, tmp_path):
     assert_same_weights(fresh, tmp_path / "reused")
 
 
+@pytest.mark.parametrize("method", ["amda_tmix", "base"])
+def test_resume_within_an_epoch_ends_with_the_same_weights_and_metrics(tiny_bert, data, tmp_path, method):
+    # AMDA-TMix: pair-first batches, mixup's λ and layer drawn per batch; base: length-grouped batches.
+    spec = tiny_spec(tiny_bert, method, training={"epochs": 2})
+    assert batching(spec) == {"amda_tmix": "pairs", "base": "length"}[method]
+    adv = {"adv_df": adversarial_records(data["train"], ["successful", "failed"] * 24)} if method == "amda_tmix" else {}
+    whole, a, _ = train(spec, data, tmp_path, "whole", **adv)
+    with pytest.raises(
+        SimulatedKill
+    ):  # a checkpoint after every batch; killed after batch 3 of epoch 2, before its own
+        train(spec, data, tmp_path, "killed", on_batch_end=kill_at(2, 3), checkpoint_every_s=0, **adv)
+    saved = torch.load(tmp_path / "ckpt-killed" / "last.pt", weights_only=True)["state"]
+    assert saved["epoch"] == 1 and saved["partial"]["batch"] == 2
+    seen = []
+    resumed, b, ckpt = train(spec, data, tmp_path, "killed", on_batch_end=lambda *at: seen.append(at), **adv)
+    assert seen[0] == (2, 3)  # resumed within epoch 2: its third batch is done again, then the rest
+    assert_same_weights(a, b)
+    assert without_timing(resumed) == without_timing(whole)
+    assert not ckpt.exists()
+
+
+def test_iterative_ada_resumed_within_an_epoch_keeps_its_attack_round(sensitive_bert, data, tmp_path):
+    spec = tiny_spec(sensitive_bert, "ada_iter", training={"epochs": 2, "lr": 1e-4}, ada={"ratio": 0.5})
+    whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary([]))
+    with pytest.raises(SimulatedKill):
+        train(
+            spec,
+            data,
+            tmp_path,
+            "killed",
+            adversary=word_drop_adversary([]),
+            on_batch_end=kill_at(2, 2),
+            checkpoint_every_s=0,
+        )
+    calls = []
+    resumed, b, _ = train(spec, data, tmp_path, "killed", adversary=word_drop_adversary(calls))
+    assert calls == []  # epoch 2's attack round ran before the kill; its adversarial examples were checkpointed
+    assert resumed["num_adversarial"] > 0
+    assert_same_weights(a, b)
+    assert without_timing(resumed) == without_timing(whole)
+
+
 def test_iterative_ada_attacks_each_later_epoch_and_resumes_its_adversarial_set(sensitive_bert, data, tmp_path):
     spec = tiny_spec(sensitive_bert, "amda_tmix_iter", training={"epochs": 3, "lr": 1e-4}, ada={"ratio": 0.5})
     calls = []
@@ -222,6 +283,32 @@ def test_the_attacked_share_is_what_the_ratio_says(tiny_bert, data, tmp_path):
     metrics, _, _ = train(spec, data, tmp_path, "ada", adv_df=adv)
     assert metrics["num_adversarial"] == 6 and metrics["epochs"][0]["examples"] == 48 + 6
     assert metrics["num_mixed"] == 0 and metrics["alpha"] is None
+
+
+def test_a_share_of_rows_is_counted_by_one_function(data, monkeypatch):
+    """round(share x n) has one home, `naming.share_count` (Python's round, half to even): the adversarial
+    training sample (adv_train.fraction), ada.ratio's attacked rows and the iterative rounds' share count
+    alike, so a ratio equal to the fraction takes exactly the rows attacked."""
+    from amda import naming, training
+    from amda.attack import runner
+
+    assert naming.share_count(0.25, 10) == 2 and naming.share_count(0.75, 10) == 8  # 2.5 -> 2, 7.5 -> 8
+    assert naming.share_count(1, 7) == 7 and naming.share_count(0.1, 67349) == 6735
+    for n in (1, 7, 48, 67349):
+        for share in (0.01, 0.1, 0.25, 0.5, 1.0):
+            assert len(sample_order(n, share, 0)) == attacked_count(share, n) == int(round(share * n))
+    calls = []
+
+    def counted(share, n):
+        calls.append((share, n))
+        return naming.share_count(share, n)
+
+    monkeypatch.setattr(training, "share_count", counted)
+    monkeypatch.setattr(runner, "share_count", counted)
+    adv = adversarial_records(data["train"], ["successful"] * 48, list(range(48)))
+    assert len(training.select_adversarial(adv, 0.25, 48)[0]) == 12
+    assert training.attacked_count(0.25, 48) == 12 and len(runner.sample_order(48, 0.25, 0)) == 12
+    assert calls == [(0.25, 48)] * 3
 
 
 def test_bad_adversarial_records_are_named(data):
@@ -388,11 +475,33 @@ def test_script_writes_the_model_and_removes_its_checkpoint(tiny_bert, data, tmp
     main(["--data-dir", str(data_dir), "--spec-json", json.dumps(spec), "--out", out, "--threads", "1"])
     assert (tmp_path / out / "model" / "model.safetensors").is_file()
     assert json.loads((tmp_path / out / "metrics.json").read_text())["num_clean"] == 48
-    checkpoint = tmp_path / "results" / "checkpoints" / "sst2/tiny/base/clean/default/seed7"
+    checkpoint = tmp_path / RunId(**spec["run"]).checkpoint_dir
     assert not checkpoint.exists()
     assert (tmp_path / "results" / "checkpoints").is_dir()  # emptied, kept
     with pytest.raises(AmdaError, match="needs --adv-parquet"):
         main(["--data-dir", str(data_dir), "--spec-json", json.dumps(tiny_spec(tiny_bert, "ada")), "--out", "x"])
+
+
+def test_script_checkpoints_where_the_workflow_does_by_default(data, tmp_path, monkeypatch):
+    """Run by hand without --checkpoint-dir, the training script resumes from the folder the workflow's
+    train_model rule gives it: `RunId.checkpoint_dir`, results/checkpoints/models/<run path>."""
+    script = load_script("train_model")
+    given = {}
+
+    def fine_tune_stub(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, **kwargs):
+        given["checkpoint_dir"] = checkpoint_dir
+        return {"dev_accuracy": 0.5, "test_accuracy": 0.5, "train_seconds": 0.0}
+
+    monkeypatch.setattr(script, "fine_tune", fine_tune_stub)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for split, df in data.items():
+        df.to_parquet(data_dir / f"{split}.parquet")
+    spec = tiny_spec("unused", "base")
+    script.main(["--data-dir", str(data_dir), "--spec-json", json.dumps(spec), "--out", str(tmp_path / "out")])
+    run = RunId(**spec["run"])
+    assert given["checkpoint_dir"] == f"results/checkpoints/models/{run.rel}"
+    assert given["checkpoint_dir"] == run.checkpoint_dir
 
 
 def test_script_reports_a_missing_key_in_one_line(tiny_bert, tmp_path):

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,22 @@ SST2_AS = (
             "error: config.yaml + bad.yaml: models: '../up' does not match",
         ),
         ("seeds: [42, 42]\n", "error: config.yaml + bad.yaml: seeds: [42, 42] has non-unique elements"),
+        (
+            "seeds: [4294967296]\n",
+            "error: config.yaml + bad.yaml: seeds.0: 4294967296 is greater than the maximum of 4294967295",
+        ),
+        (
+            "training:\n  epochs: 1000000000\n",
+            "error: config.yaml + bad.yaml: training.epochs: 1000000000 is greater than the maximum of 1000",
+        ),
+        (
+            "tables:\n  figure2: {method: tmix}\n",
+            "error: config.yaml + bad.yaml: tables.figure2.method: 'tmix' takes no ratio, which figure2 sweeps",
+        ),
+        (
+            "tables:\n  figure3: {method: ada}\n",
+            "error: config.yaml + bad.yaml: tables.figure3.method: 'ada' takes no alpha, which figure3 sweeps",
+        ),
         ("ada:\n  ratio: {sst-2: 0.5}\n", "ada.ratio.sst-2: 'sst-2' is not under datasets"),
         (
             SST2_AS.format(name="sst2b") + "tables:\n  table2: {datasets: [sst2b]}\n",
@@ -338,11 +355,28 @@ def test_a_broken_empty_or_missing_configfile_overlay_is_named(workflow, text, p
     (workflow / "results" / "data" / "sst2" / "stats.json").write_text("{}")
     before = _snapshot(workflow / "results")
     result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "overlay.yaml")
-    assert result.returncode != 0
+    assert result.returncode == 2, result.stderr
     output = result.stdout + result.stderr
-    assert f"config file overlay.yaml{problem}" in output, output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: config file overlay.yaml{problem}"), output
     assert "Traceback" not in output and "not valid JSON or YAML" not in output, output
+    assert 'File "' not in output and "WorkflowError" not in output, output  # no stack line after it
     assert _snapshot(workflow / "results") == before
+
+
+def test_a_broken_configfile_read_through_the_api_is_one_workflow_error(tmp_path):
+    """Outside Snakemake's command line (its Python API) the hook's error stays a WorkflowError that names the
+    file, and Snakemake's rendering of it carries no stack line of the hook."""
+    from snakemake.common.configfile import load_configfile
+    from snakemake.exceptions import format_exception_to_string
+    from snakemake_interface_common.exceptions import WorkflowError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    with pytest.raises(WorkflowError) as info:
+        load_configfile(str(bad))
+    assert str(info.value).startswith(f"config file {bad} line 2: not valid YAML")
+    assert format_exception_to_string(info.value) == f"WorkflowError:\n{info.value}"
 
 
 @pytest.mark.parametrize("text", ["", "training: [\n"])
@@ -382,6 +416,61 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
         assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
     for rule in ("train_model", "table2", "claims_table2"):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
+
+
+def _planned_jobs(workflow, *args):
+    """[(rule, wildcards line, [inputs], shell command)] of a dry run with -p."""
+    result = snakemake(workflow, "-n", "-p", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = []
+    for block in re.split(r"\n(?:local)?rule ", result.stdout + result.stderr)[1:]:
+        lines = [line.strip() for line in block.split("\n\n", 1)[0].splitlines()]
+        field = {line.split(":", 1)[0]: line.split(": ", 1)[-1] for line in lines[1:] if ": " in line}
+        jobs.append(
+            (
+                lines[0].rstrip(":"),
+                field.get("wildcards", ""),
+                field.get("input", "").split(", "),
+                field.get("Shell command", ""),
+            )
+        )
+    return jobs
+
+
+ITERATIVE = "results/models/sst2/minilm/ada_iter/pwws/default/seed42/metrics.json"
+VICTIM_TAE = "results/attacks/sst2/minilm/base/clean/default/seed42/tae-pwws.json"
+
+
+def test_an_iterative_model_is_retrained_when_the_attack_code_it_runs_changes(workflow):
+    """An iterative model (*_iter) attacks while it trains: its train job lists the attack modules an attack
+    shard lists (editing them retrains it); a model trained without attacks does not list them."""
+    jobs = _planned_jobs(workflow, ITERATIVE, VICTIM_TAE, "--configfile", "configs/tiny.yaml")
+    shard = next(inputs for rule, _, inputs, _ in jobs if rule == "attack_shard")
+    attack_code = {path for path in shard if path.startswith("src/amda/")}
+    assert {
+        f"src/amda/attack/{m}.py" for m in ("runner", "recipes", "wrapper", "offline", "use_encoder")
+    } <= attack_code
+    trained = {
+        wildcards.split("method=")[1].split(",")[0]: set(inputs)
+        for rule, wildcards, inputs, _ in jobs
+        if rule == "train_model"
+    }
+    assert set(trained) == {"ada_iter", "base"}
+    assert attack_code <= trained["ada_iter"], sorted(attack_code - trained["ada_iter"])
+    assert not {path for path in trained["base"] if path.startswith("src/amda/attack/")}
+
+
+def test_the_train_job_checkpoints_in_the_runs_one_checkpoint_folder(workflow):
+    """The rule passes `RunId.checkpoint_dir`, the folder the training script also uses by default."""
+    from amda.naming import RunId
+
+    jobs = _planned_jobs(workflow, ITERATIVE, "--configfile", "configs/tiny.yaml")
+    command = next(command for rule, _, _, command in jobs if rule == "train_model")
+    words = shlex.split(command)
+    assert (
+        words[words.index("--checkpoint-dir") + 1]
+        == RunId("sst2", "minilm", "ada_iter", "pwws", "default", 42).checkpoint_dir
+    )
 
 
 def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_path):

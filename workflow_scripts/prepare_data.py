@@ -7,11 +7,11 @@ Token statistics per model are workflow_scripts/token_stats.py's, so a model nev
 """
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-from amda.cli import run_main
+from amda.cli import parse_json_object, run_main
+from amda.config import dataset_spec
 from amda.data import build_splits, check_label_coverage, make_stats, read_hf_split, read_parquet_split, validate_rows
 from amda.io import write_json_atomic, write_parquet_atomic
 
@@ -41,7 +41,9 @@ def main(argv=None):
     ap.add_argument("--out-dir", required=True)
     args = ap.parse_args(argv)
 
-    spec = json.loads(args.spec_json)
+    # The workflow passes the entry with its defaults filled in; checking it (and filling defaults for a spec
+    # written by hand) changes nothing the workflow makes, so amda.config is no code input of this stage.
+    spec = dataset_spec(parse_json_object(args.spec_json, "--spec-json"), "--spec-json")
     raw, notes = read_raw(spec, args.shared_data)
     splits, info = build_splits(raw, spec, spec["seed"])
     source_note = {"files": notes}

@@ -8,10 +8,9 @@ By hand:
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from amda.cli import run_main
-from amda.data import SPLITS, token_stats
+from amda.data import SPLITS, read_parquet_split, token_stats
+from amda.errors import AmdaError
 from amda.io import write_json_atomic
 
 
@@ -24,12 +23,18 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
 
+    try:  # the splits first: a wrong folder is named before the tokenizer loads
+        splits = {s: read_parquet_split(Path(args.data_dir) / f"{s}.parquet") for s in SPLITS}
+    except AmdaError as err:
+        raise AmdaError(
+            f"--data-dir {args.data_dir}: {err} (workflow_scripts/prepare_data.py makes the splits)"
+        ) from None
+
     from transformers import AutoTokenizer
 
     from amda.models import resolve_model_source
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(args.source, args.cache_dir))
-    splits = {s: pd.read_parquet(Path(args.data_dir) / f"{s}.parquet") for s in SPLITS}
     write_json_atomic(token_stats(splits, tokenizer, args.max_length), Path(args.out))
 
 

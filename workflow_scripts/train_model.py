@@ -3,11 +3,12 @@
 By hand:
   python workflow_scripts/train_model.py --data-dir results/data/sst2 --spec-json '{...}' \
       --out results/models/sst2/minilm/base/clean/default/seed42 [--adv-parquet results/adv_train/...parquet] \
-      [--checkpoint-dir results/checkpoints/...] [--threads 2]
+      [--checkpoint-dir results/checkpoints/models/...] [--threads 2]
 
 The spec is the resolved per-run spec of amda.config.training_spec. Output: <out>/model/ (safetensors,
-tokenizer) and <out>/metrics.json, written atomically. A per-epoch checkpoint lives in the
-checkpoint dir (default results/checkpoints/<run path>) and is removed once the model is complete;
+tokenizer) and <out>/metrics.json, written atomically. A checkpoint (after each epoch and every 10 min
+within one) lives in the checkpoint dir (default results/checkpoints/models/<run path>,
+`RunId.checkpoint_dir`, the folder the workflow gives) and is removed once the model is complete;
 rerunning a killed job resumes from it.
 """
 
@@ -83,7 +84,7 @@ def main(argv=None):
     spec_arg.add_argument("--spec-json", help="resolved training spec as a JSON string")
     ap.add_argument("--adv-parquet", help="adversarial-train records (ada, amda_tmix, amda_smix)")
     ap.add_argument("--out", required=True, help="model folder to write")
-    ap.add_argument("--checkpoint-dir", help="per-epoch checkpoint (default results/checkpoints/<run path>)")
+    ap.add_argument("--checkpoint-dir", help="checkpoints (default results/checkpoints/models/<run path>)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--nltk-data", help="iterative methods: prepared NLTK data (default <cache_dir>/nltk_data)")
     ap.add_argument("--embedding-dir", help="iterative methods with TextFooler: the counter-fitted embedding")
@@ -101,7 +102,7 @@ def main(argv=None):
         if not args.adv_parquet:
             raise AmdaError(f"method {method} needs --adv-parquet (the adversarial-train records)")
         adv_df = read_parquet(args.adv_parquet, "--adv-parquet")
-    checkpoint_dir = args.checkpoint_dir or f"results/checkpoints/{RunId(**spec['run']).rel}"
+    checkpoint_dir = args.checkpoint_dir or RunId(**spec["run"]).checkpoint_dir
     adversary = build_adversary(spec, args) if method in ITERATIVE_METHODS else None
     metrics = fine_tune(
         spec,

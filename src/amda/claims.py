@@ -9,6 +9,7 @@ evaluations of the same re-seeded models instead: SAE (right on the victim's sta
 TAE (withstood a fresh attack), sentence by sentence (`sae_claims_frame`).
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ from amda.aggregate import (
 from amda.attack.runner import read_records
 from amda.errors import AmdaError
 from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
+
+log = logging.getLogger("amda.claims")
 
 # (claim, A, B, direction): the paper says A is more robust than B (+1). Table 4: iterative ADA is "far
 # worse" than one-shot, so one-shot is A.
@@ -103,7 +106,8 @@ def _row(claim, dataset, model, attack, a, b, direction, seeds, result):
 
 
 def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
-    """One row per comparison the summaries allow (both methods, shared seeds)."""
+    """One row per comparison the summaries allow (both methods, shared seeds); none (a header-only file) when
+    no comparison has both of its methods, e.g. a table of one method."""
     groups = _seeds_by_group(summaries)
     rows = []
     for dataset, model, attack in sorted({k[:3] for k in groups}):
@@ -122,7 +126,7 @@ def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
             result = stats.paired_comparison(pairs, reps=reps)
             rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
     if not rows:
-        raise AmdaError(f"{summaries.table}: no comparison has both of its methods among the TAE summaries")
+        log.warning("%s: no comparison has both of its methods among the TAE summaries: no claims", summaries.table)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -153,7 +157,9 @@ def sae_claims_frame(summaries, victim_seed, reps=stats.BOOTSTRAP_REPS):
         result = stats.paired_comparison(pairs, reps=reps)
         rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
     if not rows:
-        raise AmdaError(f"{summaries.table}: no re-seeded model (a seed other than {victim_seed}) has an SAE summary")
+        log.warning(
+            "%s: no re-seeded model (a seed other than %s) has an SAE summary: no claims", summaries.table, victim_seed
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -191,7 +197,13 @@ def claims_markdown(frame):
         "other way; **inconclusive**: it covers 0. detectable: the smallest difference (points) these pairs "
         f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance; several seeds on the "
         "same sentences count as their effective number of independent pairs, n × seeds over the bootstrap's "
-        "design effect).\n\n" + markdown_table(header, rows)
+        "design effect).\n\n"
+        + (
+            markdown_table(header, rows)
+            if rows
+            else "No comparison: no table holds both methods of any of the paper's comparisons (or, for Table 1, "
+            "a re-seeded model).\n"
+        )
     )
 
 
@@ -205,6 +217,8 @@ def read_claims(path):
         frame = pd.read_csv(path)
     except FileNotFoundError:
         raise AmdaError(f"claims file {path} does not exist") from None
+    except pd.errors.EmptyDataError:
+        raise AmdaError(f"claims file {path} is empty (not even its header; rerun its claims job)") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise AmdaError(f"claims file {path} lacks column(s) {', '.join(missing)}")
@@ -212,8 +226,11 @@ def read_claims(path):
 
 
 def merge_parts(paths):
-    """The rows of several tables' claims files, each comparison once."""
-    frame = pd.concat([read_claims(p) for p in paths], ignore_index=True)
+    """The rows of several tables' claims files, each comparison once (a header-only part adds none)."""
+    frames = [frame for frame in (read_claims(p) for p in paths) if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(frames, ignore_index=True)
     return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b"]).reset_index(drop=True)
 
 
@@ -233,9 +250,14 @@ def claim_row(claims, dataset, model, attack, a, b):
 
 def block_footer(claims, dataset, model):
     """The footer of a table block: n (sentences, seeds) and the detectable differences of its comparisons."""
-    rows = None if claims is None else claims[(claims["dataset"] == dataset) & (claims["model"] == model)]
-    if rows is None or not len(rows):
-        return "n and the smallest detectable difference: not computed (no results/claims.csv rows for this block)."
+    if claims is None:
+        return "n and the smallest detectable difference: not computed (no claims file given)."
+    rows = claims[(claims["dataset"] == dataset) & (claims["model"] == model)]
+    if not len(rows):
+        return (
+            "n and the smallest detectable difference: none (no comparison of the paper has both of its methods, "
+            "or for Table 1 a re-seeded model, in this block)."
+        )
     sentences = sorted(set(rows["sentences"].astype(int)))
     seeds = sorted({len(str(s).split(";")) for s in rows["seeds"]})
     mdd = rows["mdd"].dropna()

@@ -28,7 +28,10 @@ from amda.naming import (
     METHODS,
     MIXUP_METHODS,
     SPEC_KEYS,
+    RunId,
+    format_hp,
     parse_hp,
+    train_attack_for,
 )
 
 
@@ -115,12 +118,7 @@ def _check_references(config, source):
         if bad:
             raise AmdaError(f"{source}: models.{name}.mixup_layers: {bad} exceed num_layers {model['num_layers']}")
     for name, ds in config["datasets"].items():
-        if ds["source"] == "parquet" and "dir" not in ds:
-            raise AmdaError(f"{source}: datasets.{name}.dir: required when source is parquet")
-        if ds["source"] == "hf" and "hf_name" not in ds:
-            raise AmdaError(f"{source}: datasets.{name}.hf_name: required when source is hf")
-        if "dev" not in ds["splits"] and "dev_from_train" not in ds:
-            raise AmdaError(f"{source}: datasets.{name}: give splits.dev or dev_from_train")
+        _check_dataset(ds, source, f"datasets.{name}")
     tables = config["tables"]
     for table, spec in tables.items():
         datasets = spec.get("datasets", [spec.get("dataset")])
@@ -135,6 +133,49 @@ def _check_references(config, source):
         for a in attacks:
             if a not in config["attacks"]:
                 raise AmdaError(f"{source}: tables.{table}: attack {a!r} is not under attacks")
+    for figure, setting in (("figure2", "ratio"), ("figure3", "alpha")):
+        if figure in tables:
+            _check_sweep_method(tables[figure], figure, setting, source)
+
+
+def _check_dataset(ds, source, key):
+    """What the schema cannot say of one dataset entry (at `key`, empty for the entry itself)."""
+    within = f"{key}." if key else ""
+    if ds["source"] == "parquet" and "dir" not in ds:
+        raise AmdaError(f"{source}: {within}dir: required when source is parquet")
+    if ds["source"] == "hf" and "hf_name" not in ds:
+        raise AmdaError(f"{source}: {within}hf_name: required when source is hf")
+    if "dev" not in ds["splits"] and "dev_from_train" not in ds:
+        raise AmdaError(f"{source}: {key or '<top level>'}: give splits.dev or dev_from_train")
+
+
+def dataset_spec(spec, source="dataset spec"):
+    """One dataset's entry (`datasets.<name>`, what workflow_scripts/prepare_data.py takes as --spec-json) checked
+    against the schema, its defaults filled in (a copy); an AmdaError naming `source` and the key otherwise."""
+    schema = load_schema()
+    entry = {"$defs": schema["$defs"], **schema["properties"]["datasets"]["additionalProperties"]}
+    spec = copy.deepcopy(spec)
+    errors = list(DefaultFillingValidator(entry).iter_errors(spec))
+    if errors:
+        raise AmdaError(f"{source}: {_describe(jsonschema.exceptions.best_match(errors))}")
+    _check_dataset(spec, source, "")
+    return spec
+
+
+def _check_sweep_method(spec, figure, setting, source):
+    """A figure sweeps one setting of its method (Figure 2 the ratio, Figure 3 mixup's alpha): the method
+    must take it, as `valid_run` decides for the models the figure would train."""
+
+    def sweepable(method):
+        hp = format_hp(setting, 1)
+        return valid_run(RunId(spec["dataset"], spec["model"], method, train_attack_for(method, spec["attack"]), hp, 0))
+
+    if not sweepable(spec["method"]):
+        fits = ", ".join(m for m in METHODS if sweepable(m))
+        raise AmdaError(
+            f"{source}: tables.{figure}.method: {spec['method']!r} takes no {setting}, which {figure} sweeps "
+            f"(use one of {fits})"
+        )
 
 
 def dataset_dir(config, name, root="."):

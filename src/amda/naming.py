@@ -1,6 +1,6 @@
 """The workflow's vocabulary (methods, attacks, hyper-parameter settings, display names), the run
-identity of a trained model and the paths of everything made from it: the one home of each, read by
-the config schema check, the Snakemake rules and the tables."""
+identity of a trained model and the paths of everything made from it, and how a share of rows is counted:
+the one home of each, read by the config schema check, the Snakemake rules, the stages and the tables."""
 
 import re
 from dataclasses import asdict, dataclass
@@ -40,6 +40,11 @@ DEFAULT_HP = "default"
 HP_KEYS = ("ratio", "alpha")
 # `default`, or one sweep override written by `format_hp`; also the Snakemake wildcard constraint of `hp`.
 HP_PATTERN = rf"{DEFAULT_HP}|(?:{'|'.join(HP_KEYS)})-[0-9.]+"
+# The evaluation sample is nested (`amda.attack.runner.nested_order`): its first rows are the sample of this
+# size that every attack result was made on before samples were nested (`evaluation.attack_size` of
+# config.yaml then), so those results and their kept records stay valid under any later size. A fact about
+# past results, not a setting: it does not follow config.yaml, and changing it would reorder every sample.
+PRE_NESTING_ATTACK_SIZE = 60
 
 METHOD_NAMES = {
     "base": "Base",
@@ -81,6 +86,14 @@ SPEC_KEYS = {
 CLEAN_TRAINED = {BASE, "tmix", "smix"}
 
 
+def share_count(share, n):
+    """How many of `n` rows the share `share` of them is: round(share * n), Python's round (half to even).
+    The adversarial training sample (`adv_train.fraction`), the rows whose successes `ada.ratio` adds and
+    the iterative methods' attacked rows all count this way, so a ratio equal to the fraction takes exactly
+    the rows attacked."""
+    return int(round(float(share) * n))
+
+
 def train_attack_for(method, attack):
     """The `train_attack` of the model of `method` that a table shows under `attack`: the methods of
     CLEAN_TRAINED train on clean data, every other one on `attack`'s adversarial data or α setting."""
@@ -113,6 +126,11 @@ class RunId:
     @property
     def metrics(self):
         return f"{self.model_dir}/metrics.json"
+
+    @property
+    def checkpoint_dir(self):
+        """The per-epoch training checkpoint (removed once the model is complete)."""
+        return f"results/checkpoints/models/{self.rel}"
 
     @property
     def attack_dir(self):

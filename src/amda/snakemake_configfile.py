@@ -7,7 +7,10 @@ be given as JSON or YAML with keys at top level"; snakemake/snakemake#2439). `ma
 `amda_snakemake_configfile`: it finds the file without importing the `amda` package, so a second checkout
 sharing the venv still imports its own `amda` (nothing of the package is imported until an error). It wraps
 `snakemake.common.configfile.load_configfile` once Snakemake imports that module, so the error names the file
-and what is wrong with it (`amda.config.load_yaml`), on one line. Nothing else about Snakemake changes.
+and what is wrong with it (`amda.config.load_yaml`), on one line. Run from Snakemake's command line, that line
+is `error: config file ...` on stderr and the exit status 2, as for every other config error of the workflow;
+called through Snakemake's Python API, it is a WorkflowError (with no stack line of this file under Snakemake's
+message). Nothing else about Snakemake changes.
 """
 
 import importlib.abc
@@ -17,8 +20,18 @@ import sys
 MODULE = "snakemake.common.configfile"
 
 
+def _from_the_command_line():
+    """Whether Snakemake's command line (`snakemake.cli`) is on the call stack, rather than its Python API."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "snakemake.cli":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def naming_the_file(load_configfile):
-    """`load_configfile` whose WorkflowError names the file and the problem (line number included); a
+    """`load_configfile` whose error names the file and the problem (line number included), on one line; a
     missing file gets one too (Snakemake lets its FileNotFoundError through as a traceback)."""
 
     def load(configpath):
@@ -35,7 +48,15 @@ def naming_the_file(load_configfile):
                 message = f"{configpath}: {err}"
             except AmdaError as named:
                 message = str(named)
-            raise WorkflowError(message if message.startswith("config file") else f"config file {message}") from None
+            message = " ".join(message.split())
+            message = message if message.startswith("config file") else f"config file {message}"
+            if _from_the_command_line():
+                print(f"error: {message}", file=sys.stderr)
+                raise SystemExit(2) from None
+            # Snakemake prints the frames of a WorkflowError's traceback that lie outside Snakemake, up to the
+            # innermost Snakemake frame: carrying the traceback of Snakemake's own error (innermost frame in
+            # Snakemake) leaves none of this file's.
+            raise WorkflowError(message).with_traceback(err.__traceback__) from None
 
     load.__wrapped__ = load_configfile
     return load

@@ -1,9 +1,10 @@
-"""Fine-tuning: clean, ADA, TMix/SMix, AMDA and iterative ADA, with per-epoch resume.
+"""Fine-tuning: clean, ADA, TMix/SMix, AMDA and iterative ADA, with resume within an epoch.
 
-Everything random comes from seeded generators whose states are checkpointed after each epoch,
-so a run killed mid-training resumes from its last epoch and ends with the same weights as one
-that was never interrupted. Evaluation goes through `amda.inference.predict_logits`, the function
-the attacks use, so training-time and attack-time logits are the same computation.
+Everything random comes from seeded generators whose states are checkpointed after each epoch and
+every CHECKPOINT_EVERY_S within one, so a run killed mid-training resumes from its last checkpoint
+and ends with the same weights and metrics as one that was never interrupted. Evaluation goes
+through `amda.inference.predict_logits`, the function the attacks use, so training-time and
+attack-time logits are the same computation.
 """
 
 import hashlib
@@ -25,7 +26,7 @@ from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.mixup import MixupConfig, check_layers, step_losses
 from amda.models import load_classifier
-from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS, SPEC_TOP_KEYS
+from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS, SPEC_TOP_KEYS, share_count
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ ADV_COLUMNS = ("perturbed_text", "label", "result", "sample_rank")
 BATCHES_PER_LENGTH_GROUP = 50
 PROGRESS_EVERY_S = 5.0
 CHECKPOINT_FILE = "last.pt"
+# Within an epoch, a checkpoint at most this often (an epoch of SST-2's 67k sentences takes 20-50 min on a CPU
+# thread); each epoch's end has its own. MiniLM's checkpoint (weights and AdamW moments) takes about 260 MiB.
+CHECKPOINT_EVERY_S = 600.0
 
 
 def validate_spec(spec):
@@ -91,12 +95,12 @@ def check_split(df, name, num_labels):
 
 def select_adversarial(adv_df, ratio, num_clean, name="adversarial parquet"):
     """(texts, gold labels) of the successful attacks on the share `ratio` of the train set (the paper's
-    ratio): the rows of `sample_rank` < round(ratio * num_clean), the seeded attack order's prefix, in
+    ratio): the rows of `sample_rank` < share_count(ratio, num_clean), the seeded attack order's prefix, in
     file order. AmdaError when fewer rows than that were attacked (adv_train.fraction too small)."""
     missing = [c for c in ADV_COLUMNS if c not in adv_df.columns]
     if missing:
         raise AmdaError(f"{name}: missing column(s) {', '.join(missing)}")
-    wanted = int(round(float(ratio) * num_clean))
+    wanted = share_count(ratio, num_clean)
     attacked = int((adv_df["sample_rank"] < wanted).sum())
     if attacked < wanted:
         raise AmdaError(
@@ -209,6 +213,21 @@ class _State:
     adv_texts: list = None  # iterative: adversarial examples found so far
     adv_labels: list = None
     num_mixed: int = 0
+    partial: dict = None  # the epoch in progress as of a checkpoint within it (_epoch_start), else None
+
+
+def _epoch_start(rng, attack_seconds):
+    """The progress of an epoch about to start: `rng` is the generator's state now (its batch plan is drawn, and
+    redrawn on resume, from it), `batch` the batches done, the running loss sums and counts, `seconds` so far."""
+    return {
+        "rng": rng.bit_generator.state,
+        "batch": 0,
+        "sums": {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0},
+        "examples": 0,
+        "mixed": 0,
+        "seconds": attack_seconds,
+        "attack_seconds": attack_seconds,
+    }
 
 
 def _rng_states(rng):
@@ -266,8 +285,12 @@ def _load_checkpoint(path, model, optimizer, rng, fingerprint):
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     _restore_rng_states(saved["rng"], rng)
-    log.info("checkpoint %s: resuming after epoch %d", path, saved["state"]["epoch"])
-    return _State(**saved["state"])
+    state = _State(**saved["state"])
+    if state.partial:
+        log.info("checkpoint %s: resuming epoch %d after batch %d", path, state.epoch + 1, state.partial["batch"])
+    else:
+        log.info("checkpoint %s: resuming after epoch %d", path, state.epoch)
+    return state
 
 
 def make_optimizer(model, training):
@@ -282,7 +305,7 @@ def make_optimizer(model, training):
 
 def attacked_count(ratio, num_clean):
     """How many train rows ada.ratio attacks: the paper's ratio is a share of the train set."""
-    return int(round(float(ratio) * num_clean))
+    return share_count(ratio, num_clean)
 
 
 def iterative_picks(ratio, num_clean, epochs, round_index, seed):
@@ -329,19 +352,38 @@ def _running_losses(sums, batches):
     return losses
 
 
-def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epoch, device):
-    training = spec["training"]
+def _train_epoch(
+    model, tokenizer, optimizer, texts, labels, rng, spec, mix, state, device, save, every_s, on_batch_end
+):
+    """The epoch in progress (`state.partial`), from its first batch or from the batch after its last checkpoint.
+
+    The batch plan is drawn from the generator's state at the epoch's start; the draws of the steps (mixup's λ and
+    layer, dropout) go on from the states after the last batch done (restored with the checkpoint). `save()` writes
+    a checkpoint at most every `every_s` seconds; on_batch_end(epoch, batches done) is called after each step,
+    before any checkpoint of it."""
+    training, progress = spec["training"], state.partial
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    resumed_at = rng.bit_generator.state
+    rng.bit_generator.state = progress["rng"]
     batches = epoch_batches(lengths, int(training["batch_size"]), rng, batching(spec))
+    if progress["batch"]:  # resumed within the epoch
+        rng.bit_generator.state = resumed_at
     labels = torch.tensor(labels, dtype=torch.long)
-    sums = {"loss": 0.0, "clean": 0.0, "mix": 0.0, "mix_batches": 0}
-    examples = mixed = 0
-    progress = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{epochs}", mininterval=PROGRESS_EVERY_S)
+    sums = progress["sums"]
+    bar = tqdm(
+        total=len(batches),
+        initial=progress["batch"],
+        desc=f"epoch {state.epoch + 1}/{epochs}",
+        mininterval=PROGRESS_EVERY_S,
+    )
     base_lr = float(training["lr"])
+    started, seconds = time.monotonic(), progress["seconds"]
+    saved = started
     model.train()
-    for b, (idx, perm) in enumerate(batches):
-        factor = lr_factor((epoch + b / len(batches)) / epochs, float(training["warmup_ratio"]))
+    for b in range(progress["batch"], len(batches)):
+        idx, perm = batches[b]
+        factor = lr_factor((state.epoch + b / len(batches)) / epochs, float(training["warmup_ratio"]))
         for group in optimizer.param_groups:
             group["lr"] = base_lr * factor
         enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
@@ -354,27 +396,50 @@ def _train_epoch(model, tokenizer, optimizer, texts, labels, rng, spec, mix, epo
         if mix_loss is not None:
             sums["mix"] += mix_loss.item()
             sums["mix_batches"] += 1
-            mixed += len(idx)
-        examples += len(idx)
-        progress.set_postfix(_running_losses(sums, b + 1), refresh=False)
-        progress.update()
-    progress.close()
+            progress["mixed"] += len(idx)
+        progress["examples"] += len(idx)
+        progress["batch"] = b + 1
+        bar.set_postfix(_running_losses(sums, b + 1), refresh=False)
+        bar.update()
+        if on_batch_end is not None:
+            on_batch_end(state.epoch + 1, b + 1)
+        now = time.monotonic()
+        progress["seconds"] = seconds + now - started
+        if b + 1 < len(batches) and now - saved >= every_s:
+            save()
+            saved = now
+    bar.close()
     n = max(len(batches), 1)
     return {
         "loss": sums["loss"] / n,
         "clean_loss": sums["clean"] / n,
         "mix_loss": sums["mix"] / sums["mix_batches"] if sums["mix_batches"] else None,
-        "examples": examples,
-        "num_mixed": mixed,
+        "examples": progress["examples"],
+        "num_mixed": progress["mixed"],
+        "seconds": progress["seconds"],
+        "attack_seconds": progress["attack_seconds"],
     }
 
 
-def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=None, adversary=None, on_epoch_end=None):
+def fine_tune(
+    spec,
+    train_df,
+    dev_df,
+    test_df,
+    out_dir,
+    checkpoint_dir,
+    adv_df=None,
+    adversary=None,
+    on_epoch_end=None,
+    on_batch_end=None,
+    checkpoint_every_s=CHECKPOINT_EVERY_S,
+):
     """Fine-tune the spec's model and method; write `out_dir` (model/, metrics.json) atomically.
 
     adv_df: the adversarial-train records (ada, amda_*). adversary: for iterative methods, a
     callable (model, tokenizer, texts, labels) -> [adversarial text or None]. on_epoch_end(record)
-    is called after each epoch's checkpoint is written. Returns the metrics dict.
+    is called after each epoch's checkpoint is written; on_batch_end(epoch, batches done in it) after each
+    step, before a checkpoint within the epoch (at most every `checkpoint_every_s`). Returns the metrics dict.
     """
     validate_spec(spec)
     training, method = spec["training"], spec["run"]["method"]
@@ -411,21 +476,25 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
     )
     base_texts, base_labels = list(train_df["text"]) + adv_texts, [int(v) for v in train_df["label"]] + adv_labels
     epochs = int(training["epochs"])
+
+    def save():
+        _save_checkpoint(checkpoint, model, optimizer, state, rng, fingerprint)
+
     while state.epoch < epochs:
-        started = time.monotonic()
-        attack_seconds = 0.0
-        if method in ITERATIVE_METHODS and state.epoch > 0:
-            picked = iterative_picks(spec["ada"]["ratio"], len(train_df), epochs, state.epoch - 1, seed)
-            found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df, picked)
-            state.adv_texts += found_texts
-            state.adv_labels += found_labels
-            attack_seconds = time.monotonic() - started
-            log.info(
-                "epoch %d: %d new adversarial examples (%d in all)",
-                state.epoch + 1,
-                len(found_texts),
-                len(state.adv_texts),
-            )
+        if state.partial is None:  # a new epoch (else one resumed within, its attack round done)
+            started = time.monotonic()
+            if method in ITERATIVE_METHODS and state.epoch > 0:
+                picked = iterative_picks(spec["ada"]["ratio"], len(train_df), epochs, state.epoch - 1, seed)
+                found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df, picked)
+                state.adv_texts += found_texts
+                state.adv_labels += found_labels
+                log.info(
+                    "epoch %d: %d new adversarial examples (%d in all)",
+                    state.epoch + 1,
+                    len(found_texts),
+                    len(state.adv_texts),
+                )
+            state.partial = _epoch_start(rng, time.monotonic() - started)
         record = _train_epoch(
             model,
             tokenizer,
@@ -435,19 +504,18 @@ def fine_tune(spec, train_df, dev_df, test_df, out_dir, checkpoint_dir, adv_df=N
             rng,
             spec,
             mix,
-            state.epoch,
+            state,
             device,
+            save,
+            checkpoint_every_s,
+            on_batch_end,
         )
+        state.partial = None
         state.num_mixed += record.pop("num_mixed")
         state.epoch += 1
-        record.update(
-            epoch=state.epoch,
-            seconds=time.monotonic() - started,
-            attack_seconds=attack_seconds,
-            num_adversarial=len(adv_texts) + len(state.adv_texts),
-        )
+        record = {"epoch": state.epoch, **record, "num_adversarial": len(adv_texts) + len(state.adv_texts)}
         state.epochs.append(record)
-        _save_checkpoint(checkpoint, model, optimizer, state, rng, fingerprint)
+        save()
         if on_epoch_end is not None:
             on_epoch_end(record)
 
@@ -491,8 +559,13 @@ def name_labels(model, label_names):
 
 
 def write_model_dir(out_dir, model, tokenizer, metrics):
-    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, swapped in."""
+    """out_dir/model (safetensors + tokenizer) and out_dir/metrics.json, built aside, swapped in; every file with
+    the mode the umask gives (safetensors' save_file writes 0600 whatever the umask: unreadable to colleagues)."""
     with replacing_dir(out_dir) as tmp:
         model.save_pretrained(tmp / "model", safe_serialization=True)
         tokenizer.save_pretrained(tmp / "model")
         write_json_atomic(metrics, tmp / "metrics.json")
+        mode = (tmp / "metrics.json").stat().st_mode & 0o777  # an atomic write's: 0666 less the umask
+        for path in (tmp / "model").rglob("*"):
+            if path.is_file():
+                path.chmod(mode)

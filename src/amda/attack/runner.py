@@ -27,7 +27,7 @@ import torch
 from amda.data import has_words
 from amda.errors import AmdaError
 from amda.io import write_parquet_atomic, write_text_atomic
-from amda.naming import APART, RESULT_TYPES
+from amda.naming import APART, PRE_NESTING_ATTACK_SIZE, RESULT_TYPES, share_count
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ RECORD_COLUMNS = (
     "seconds",
 )
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
-NESTED_HEAD = 60  # evaluation.attack_size of every result made before samples were nested
 PROGRESS_EVERY_S = 30.0  # at most this long between two progress lines of a running attack
 PROGRESS_POLL_S = 5.0  # how often a progress line falling due is looked for while one example runs
 
@@ -80,17 +79,19 @@ def shard_indices(n, shards, i):
 
 
 def nested_order(n, seed):
-    """Rows 0..n-1 in the order a growing evaluation sample takes them: first the rows of the 60-row
-    sample made before samples were nested (so results made then stay valid), then the rest in a seeded
-    order."""
-    head = sorted(int(i) for i in np.random.default_rng(seed).choice(n, size=min(NESTED_HEAD, n), replace=False))
+    """Rows 0..n-1 in the order a growing evaluation sample takes them: first the rows of the
+    PRE_NESTING_ATTACK_SIZE-row sample made before samples were nested (so results made then stay valid),
+    then the rest in a seeded order."""
+    head = sorted(
+        int(i) for i in np.random.default_rng(seed).choice(n, size=min(PRE_NESTING_ATTACK_SIZE, n), replace=False)
+    )
     taken = set(head)
     rest = [int(i) for i in np.random.default_rng([seed, 1]).permutation(n) if int(i) not in taken]
     return head + rest
 
 
 def sample_order(n, fraction, seed, size=None):
-    """A seeded sample of round(n * fraction) (or `size`, capped at n) of the rows 0..n-1, in attack order:
+    """A seeded sample of share_count(fraction, n) (or `size`, capped at n) of the rows 0..n-1, in attack order:
     the first k rows of a larger sample are the sample of k. A `size` sample (evaluation) is a prefix of
     `nested_order`, so a larger size holds every row of a smaller one (and its attacked rows can be
     reused); a `fraction` sample (adversarial training) is a prefix of a seeded permutation, so a share of
@@ -101,7 +102,7 @@ def sample_order(n, fraction, seed, size=None):
         return nested_order(n, seed)[: min(int(size), n)]
     if not 0 < fraction <= 1:
         raise AmdaError(f"adv_train.fraction: expected a number in (0, 1], got {fraction!r}")
-    return [int(i) for i in np.random.default_rng(seed).permutation(n)[: int(round(n * fraction))]]
+    return [int(i) for i in np.random.default_rng(seed).permutation(n)[: share_count(fraction, n)]]
 
 
 def sample_indices(n, fraction, seed, size=None):
@@ -619,17 +620,28 @@ def summarize(records):
 def make_adversary(attack_name, attack_cfg, resources, batch_size, max_length, seed=0):
     """For iterative ADA: a function (model, tokenizer, texts, labels) -> perturbed text of each
     successful attack, None for the others. The attack is rebuilt for each call (the model changes
-    between calls); the embedding is loaded once."""
+    between calls); the embedding is loaded once. Each example's attack stops after
+    `attacks.<name>.max_seconds` (capped, so no perturbation), as in an attack shard."""
     from amda.attack.offline import activate
 
     activate(resources["nltk_data"])
-    from amda.attack.recipes import build_attack
+    from amda.attack.recipes import build_attack, optional_number
     from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    max_seconds = optional_number(attack_cfg, attack_name, "max_seconds", 1e-3, float("inf"))
 
     def adversary(model, tokenizer, texts, labels):
         wrapper = DynamicPaddingModelWrapper(model, tokenizer, max_length, batch_size)
         attack = build_attack(attack_name, attack_cfg, wrapper, resources)
-        records = attack_examples(attack, texts, labels, range(len(texts)), seed=seed, desc=f"{attack_name} adversary")
+        records = attack_examples(
+            attack,
+            texts,
+            labels,
+            range(len(texts)),
+            seed=seed,
+            max_seconds=max_seconds,
+            desc=f"{attack_name} adversary",
+        )
         return [r["perturbed_text"] if r["result"] == "successful" else None for r in records]
 
     return adversary

