@@ -84,9 +84,10 @@ REF_WORDS = {"train": 9.44, "test": 19.23}  # SST-2, max_length 64: mean words
 CPU_TRAIN_TOKENS_PER_S = 60.0 * REF_TOKENS["train"]
 # Loading the model and evaluating 400 dev + 1,000 test sentences: about 20 s of the 84-101 s of a training job.
 CPU_EVAL_TOKENS_PER_S = (400 * REF_TOKENS["dev"] + 1000 * REF_TOKENS["test"]) / 20.0
-# A mixup-method training epoch over a plain one: pair-first batches (the default mixup.batching) 1.19x
-# (BENCHMARKS.md, "Pair-first mixup batches"); shuffled batches cost 2.7x (--mixup-factor 2.7).
-MIXUP_STEP_FACTOR = 1.19
+# A mixup-method training epoch over a plain one, by mixup.batching: pair-first 1.19x and shuffled 2.46x
+# (BENCHMARKS.md, "Pair-first mixup batches"; shuffled models measured 2.7x end to end in the claims run),
+# length-grouped 1.17x (the layer-count floor of "AMDA step time against plain fine-tuning").
+MIXUP_STEP_FACTOR = {"pairs": 1.19, "shuffled": 2.7, "length": 1.17}
 # CPU job times on the machine to plan for over the one the constants above were measured on (--speed). 1 is that
 # machine; a later session's machine measured 2.4 (a MiniLM base job of the default config: 218 s, against 84-101 s
 # in BENCHMARKS.md). Scales the cost model's CPU times, never measured ones (--measured) or GPU ones.
@@ -399,9 +400,9 @@ def model_size(config, model, workdir, notes):
 class CostModel:
     """Seconds of each job on one CPU thread of this machine, and on one GPU (jobs of rules with a `gpu` resource)."""
 
-    def __init__(self, config, workdir, mixup_factor=MIXUP_STEP_FACTOR):
+    def __init__(self, config, workdir, mixup_factor=None):
         self.config = config
-        self.mixup_factor = mixup_factor
+        self.mixup_factor = mixup_factor or MIXUP_STEP_FACTOR[config["mixup"]["batching"]]
         self.notes = []
         self.stats = {}
         datasets = set()
@@ -609,7 +610,7 @@ def plan(
     cores,
     measured_dir=None,
     gpus=(),
-    mixup_factor=MIXUP_STEP_FACTOR,
+    mixup_factor=None,
     speed=CPU_SPEED_FACTOR,
 ):
     """The plan as Markdown, and the numbers behind it (a dict). speed: CPU job times here over the machine the
@@ -734,8 +735,7 @@ def main(argv=None):
     ap.add_argument(
         "--mixup-factor",
         type=float,
-        default=MIXUP_STEP_FACTOR,
-        help=f"a mixup-method training step over a plain one (default {MIXUP_STEP_FACTOR}; shuffled batches: 2.7)",
+        help=f"a mixup-method training step over a plain one (default by the config's mixup.batching: {MIXUP_STEP_FACTOR})",
     )
     ap.add_argument(
         "--speed",

@@ -237,6 +237,8 @@ ATTACK_CODE = (
     "inference.py",
     "models.py",
     "io.py",
+    "naming.py",
+    "data.py",
 )
 TABLES = config["tables"]
 AGG_CODE = stage_code(

@@ -223,7 +223,11 @@ def test_resume_within_an_epoch_ends_with_the_same_weights_and_metrics(tiny_bert
     assert not ckpt.exists()
 
 
-def test_iterative_ada_resumed_within_an_epoch_keeps_its_attack_round(sensitive_bert, data, tmp_path):
+@pytest.mark.parametrize(
+    "kill, every_s",
+    [((2, 2), 0), ((2, 1), 1e9)],  # within the epoch's checkpoints; before any, right after the attack round
+)
+def test_iterative_ada_resumed_within_an_epoch_keeps_its_attack_round(sensitive_bert, data, tmp_path, kill, every_s):
     spec = tiny_spec(sensitive_bert, "ada_iter", training={"epochs": 2, "lr": 1e-4}, ada={"ratio": 0.5})
     whole, a, _ = train(spec, data, tmp_path, "whole", adversary=word_drop_adversary([]))
     with pytest.raises(SimulatedKill):
@@ -233,8 +237,8 @@ def test_iterative_ada_resumed_within_an_epoch_keeps_its_attack_round(sensitive_
             tmp_path,
             "killed",
             adversary=word_drop_adversary([]),
-            on_batch_end=kill_at(2, 2),
-            checkpoint_every_s=0,
+            on_batch_end=kill_at(*kill),
+            checkpoint_every_s=every_s,
         )
     calls = []
     resumed, b, _ = train(spec, data, tmp_path, "killed", adversary=word_drop_adversary(calls))

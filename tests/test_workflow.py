@@ -403,7 +403,8 @@ def test_every_rule_has_a_log_and_a_benchmark(workflow):
 
 
 def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
-    """Editing io.py (atomic writes) or naming.py (run identity) reruns the stages that import them."""
+    """Editing io.py (atomic writes) or naming.py (run identity, the attacked share) reruns the stages that
+    import them; data.py (which texts have words) reruns the attacks."""
     result = snakemake(workflow, "-n", "results/table2.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     inputs = {}
@@ -414,8 +415,10 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
     io_users = ("prepare_data", "token_stats", "prepare_nltk", "counterfit", "train_model", "attack_shard")
     for rule in (*io_users, "merge_attack", "table2", "claims_table2"):
         assert "src/amda/io.py" in inputs[rule], (rule, inputs[rule])
-    for rule in ("train_model", "table2", "claims_table2"):
+    for rule in ("train_model", "attack_shard", "adv_train_shard", "table2", "claims_table2"):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
+    for rule in ("attack_shard", "adv_train_shard"):
+        assert "src/amda/data.py" in inputs[rule], (rule, inputs[rule])
 
 
 def _planned_jobs(workflow, *args):

@@ -67,8 +67,8 @@ class MixPlan:
 
 
 def draw_plan(rng, batch_size, alpha, layers, perm=None):
-    """One lam ~ Beta(alpha, alpha), one layer and, unless the batch brings its pairing (`perm`, from
-    pair-first batches), one random permutation of the batch, drawn in that order from a numpy Generator."""
+    """From a numpy Generator, in this order: one lam ~ Beta(alpha, alpha), one random permutation of the
+    batch unless the batch brings its pairing (`perm`, from pair-first batches), one layer."""
     lam = float(rng.beta(alpha, alpha))
     perm = torch.from_numpy(rng.permutation(batch_size) if perm is None else np.asarray(perm))
     layer = int(layers[rng.integers(len(layers))])

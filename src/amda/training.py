@@ -2,7 +2,8 @@
 
 Everything random comes from seeded generators whose states are checkpointed after each epoch and
 every CHECKPOINT_EVERY_S within one, so a run killed mid-training resumes from its last checkpoint
-and ends with the same weights and metrics as one that was never interrupted. Evaluation goes
+and ends with the same weights and metrics (timings apart) as one that was never interrupted; an
+iterative method's attack round is checkpointed as soon as it ends. Evaluation goes
 through `amda.inference.predict_logits`, the function the attacks use, so training-time and
 attack-time logits are the same computation.
 """
@@ -362,6 +363,7 @@ def _train_epoch(
     a checkpoint at most every `every_s` seconds; on_batch_end(epoch, batches done) is called after each step,
     before any checkpoint of it."""
     training, progress = spec["training"], state.partial
+    started = time.monotonic()  # the epoch's set-up (token lengths, batch plan) counts in its seconds
     epochs, max_length = int(training["epochs"]), int(spec["max_length"])
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     resumed_at = rng.bit_generator.state
@@ -378,7 +380,7 @@ def _train_epoch(
         mininterval=PROGRESS_EVERY_S,
     )
     base_lr = float(training["lr"])
-    started, seconds = time.monotonic(), progress["seconds"]
+    seconds = progress["seconds"]
     saved = started
     model.train()
     for b in range(progress["batch"], len(batches)):
@@ -483,7 +485,8 @@ def fine_tune(
     while state.epoch < epochs:
         if state.partial is None:  # a new epoch (else one resumed within, its attack round done)
             started = time.monotonic()
-            if method in ITERATIVE_METHODS and state.epoch > 0:
+            attacks = method in ITERATIVE_METHODS and state.epoch > 0
+            if attacks:
                 picked = iterative_picks(spec["ada"]["ratio"], len(train_df), epochs, state.epoch - 1, seed)
                 found_texts, found_labels = _attack_round(model, tokenizer, adversary, train_df, picked)
                 state.adv_texts += found_texts
@@ -495,6 +498,8 @@ def fine_tune(
                     len(state.adv_texts),
                 )
             state.partial = _epoch_start(rng, time.monotonic() - started)
+            if attacks:  # a resumed run keeps this round's examples (its max_seconds caps depend on the clock)
+                save()
         record = _train_epoch(
             model,
             tokenizer,
