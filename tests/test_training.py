@@ -570,7 +570,7 @@ def test_script_runs_iterative_ada_with_the_real_pwws_attack(sensitive_bert, dat
         "ada_iter",
         training={"epochs": 2, "lr": 1e-4},
         ada={"ratio": 0.25},
-        attack={"name": "pwws", "query_budget": None, "max_modification_rate": None},
+        attack={"name": "pwws", "query_budget": None, "max_modification_rate": None, "max_seconds": 300},
     )
     load_script("train_model").main(
         [
