@@ -21,9 +21,8 @@ from amda.attack.runner import sample_order
 from amda.config import training_spec, validate_config
 from amda.errors import AmdaError
 from amda.inference import predict_logits
-from amda.naming import METHODS, RunId
+from amda.naming import METHODS, RunId, share_count
 from amda.training import (
-    attacked_count,
     batching,
     check_split,
     epoch_batches,
@@ -300,7 +299,7 @@ def test_a_share_of_rows_is_counted_by_one_function(data, monkeypatch):
     assert naming.share_count(1, 7) == 7 and naming.share_count(0.1, 67349) == 6735
     for n in (1, 7, 48, 67349):
         for share in (0.01, 0.1, 0.25, 0.5, 1.0):
-            assert len(sample_order(n, share, 0)) == attacked_count(share, n) == int(round(share * n))
+            assert len(sample_order(n, share, 0)) == naming.share_count(share, n) == int(round(share * n))
     calls = []
 
     def counted(share, n):
@@ -311,7 +310,7 @@ def test_a_share_of_rows_is_counted_by_one_function(data, monkeypatch):
     monkeypatch.setattr(runner, "share_count", counted)
     adv = adversarial_records(data["train"], ["successful"] * 48, list(range(48)))
     assert len(training.select_adversarial(adv, 0.25, 48)[0]) == 12
-    assert training.attacked_count(0.25, 48) == 12 and len(runner.sample_order(48, 0.25, 0)) == 12
+    assert len(training.iterative_picks(0.25, 48, 2, 0, 0)) == 12 and len(runner.sample_order(48, 0.25, 0)) == 12
     assert calls == [(0.25, 48)] * 3
 
 
@@ -626,4 +625,4 @@ def test_iterative_methods_take_their_one_shot_alpha_and_amount(repo):
     )
     # Over the later epochs the rounds attack the one-shot share of train, each row once.
     picks = [iterative_picks(0.25, 1000, 4, r, seed=42) for r in range(3)]
-    assert sum(map(len, picks)) == attacked_count(0.25, 1000) == 250 and len(set(np.concatenate(picks))) == 250
+    assert sum(map(len, picks)) == share_count(0.25, 1000) == 250 and len(set(np.concatenate(picks))) == 250

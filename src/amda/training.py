@@ -304,15 +304,11 @@ def make_optimizer(model, training):
     return torch.optim.AdamW(groups, lr=float(training["lr"]), eps=float(training["adam_eps"]))
 
 
-def attacked_count(ratio, num_clean):
-    """How many train rows ada.ratio attacks: the paper's ratio is a share of the train set."""
-    return share_count(ratio, num_clean)
-
-
 def iterative_picks(ratio, num_clean, epochs, round_index, seed):
     """Train rows attacked before epoch round_index + 2 of an iterative method: the one-shot method's
-    share, attacked_count(ratio, num_clean), split evenly over the epochs - 1 rounds, no row twice."""
-    total, rounds = attacked_count(ratio, num_clean), epochs - 1
+    share of train (the paper's ratio), share_count(ratio, num_clean) rows, split evenly over the epochs - 1
+    rounds, no row twice."""
+    total, rounds = share_count(ratio, num_clean), epochs - 1
     order = np.random.default_rng([seed, 1]).permutation(num_clean)
     return order[total * round_index // rounds : total * (round_index + 1) // rounds]
 

@@ -507,7 +507,7 @@ def attack_examples(
             done[idx] = {**kept, "sample_rank": int(rank[idx])}
     if checkpoint_path is not None:
         sink = _open_checkpoint(checkpoint_path, header, done)
-    progress = AttackProgress(desc, len(idxs), done.values(), clock=clock, every_s=PROGRESS_EVERY_S)
+    progress = AttackProgress(desc, len(idxs), done.values(), clock=clock)
     progress.start(resumed=resumed, kept=len(done) - resumed)
     try:
         with progress.watch(PROGRESS_POLL_S):
