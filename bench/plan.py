@@ -4,7 +4,7 @@ a finished run's benchmark files), the wall time on N idle cores by scheduling t
 SLURM cluster with one GPU per training and attack job. Prints a Markdown section for BENCHMARKS.md.
 
   python bench/plan.py [--configfile FILE ...] [--target FILE ...] [--cores 2 8] [--measured DIR] [--gpus N]
-                       [--mixup-factor X] [--speed X]
+                       [--mixup-factor X] [--speed X | --speed measure]
   python bench/plan.py --dag-json [SNAKEMAKE ARGS]   # the DAG alone, as JSON (jobs, wildcards, threads, parents)
 
 The DAG comes from `snakemake --d3dag` run through Snakemake's own command line (so the workflow profile and
@@ -14,6 +14,9 @@ scheduling: whenever cores free up, the ready job with the longest remaining pat
 (HLFET, near-optimal for DAGs like this one; Snakemake's greedy scheduler picks by rule priority and input
 size instead, so a real run may end a job later). The critical path is a lower bound for any number of cores.
 Times are for an idle machine: a more robust model makes PWWS search longer, and a shared machine is slower.
+`--speed measure` times plain MiniLM training steps here and now, under whatever else the machine runs, and
+scales the cost model by that (a CPU's GEMM rate does not predict it: a machine at 33 GFLOPS single-thread
+sgemm ran MiniLM steps 2.4x slower than the one measured).
 """
 
 import argparse
@@ -24,6 +27,7 @@ import math
 import statistics
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +96,9 @@ MIXUP_STEP_FACTOR = {"pairs": 1.19, "shuffled": 2.7, "length": 1.17}
 # machine; a later session's machine measured 2.4 (a MiniLM base job of the default config: 218 s, against 84-101 s
 # in BENCHMARKS.md). Scales the cost model's CPU times, never measured ones (--measured) or GPU ones.
 CPU_SPEED_FACTOR = 1.0
+# --speed measure: plain steps timed on length-grouped batches of this many SST-2 train sentences, for this long.
+SPEED_PROBE_SENTENCES = 2000
+SPEED_PROBE_S = 30.0
 ADV_SUCCESS_RATE = 0.7  # share of attacked train sentences that become adversarial examples (PWWS: 140 of 200)
 ATTACK_START_S = 10.0  # an attack job's start: TextAttack import, WordNet, USE weights
 # Seconds per attacked sentence at the reference statistics, after the start. TAE: 60 SST-2 test sentences took
@@ -533,6 +540,45 @@ def calibrate(jobs, model_s, measured):
     return seconds, factor
 
 
+def measure_speed(workdir, probe_s=SPEED_PROBE_S):
+    """This machine's speed factor now: the cost model's 60 SST-2 train examples/s over the rate of plain MiniLM
+    training steps timed here (one thread, batch 32, max_length 64, length-grouped batches as a Base or ADA job
+    draws them), after two warm-up steps. Load from other work counts: the factor predicts wall time under it."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from amda.config import load_yaml, validate_config
+    from amda.inference import tokenize_batch
+    from amda.models import load_classifier
+    from amda.training import make_batches, make_optimizer, train_step
+
+    config = validate_config(load_yaml(Path(workdir) / "config.yaml"), source="config.yaml")
+    source = config["models"]["minilm"]["source"]
+    train = pd.read_parquet(source_files(config, "sst2", workdir)["train"]).sample(
+        n=SPEED_PROBE_SENTENCES, random_state=0
+    )
+    torch.set_num_threads(1)
+    model, tokenizer = load_classifier(source, str(Path(workdir) / config["paths"]["cache"]), 2, seed=0)
+    optimizer = make_optimizer(model, config["training"])
+    texts, labels = train["text"].tolist(), torch.tensor(train["label"].to_numpy(), dtype=torch.long)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=64)["input_ids"]]
+    rng = np.random.default_rng(0)
+    model.train()
+    examples, started = 0, None
+    for step, rows in enumerate(make_batches(lengths, 32, rng, length_grouped=True)):
+        enc = dict(tokenize_batch(tokenizer, [texts[i] for i in rows], 64))
+        train_step(model, optimizer, enc, labels[rows], None, rng, max_grad_norm=1.0)
+        if step == 1:
+            started = time.perf_counter()
+        elif step > 1:
+            examples += len(rows)
+            if time.perf_counter() - started >= probe_s:
+                break
+    rate = examples / (time.perf_counter() - started)
+    return CPU_TRAIN_TOKENS_PER_S / REF_TOKENS["train"] / rate, rate
+
+
 # --- output ---------------------------------------------------------------------------------------------------
 
 
@@ -739,19 +785,28 @@ def main(argv=None):
     )
     ap.add_argument(
         "--speed",
-        type=float,
-        default=CPU_SPEED_FACTOR,
-        help="CPU job times on the machine planned for over the one measured in BENCHMARKS.md (default 1; "
-        "time a MiniLM base job of the default config there, 84-101 s, and divide)",
+        default=str(CPU_SPEED_FACTOR),
+        help="CPU job times on the machine planned for over the one measured in BENCHMARKS.md (default 1), or "
+        f"`measure`: time {SPEED_PROBE_S:g} s of plain MiniLM training steps here, now, and scale by that",
     )
     ap.add_argument("--workdir", default=str(REPO), help="the checkout to plan (default: this one)")
     args = ap.parse_args(argv)
     if args.measured and not Path(args.measured).is_dir():
         sys.exit(f"error: --measured {args.measured}: no such folder")
-    if args.speed <= 0:
+    if args.speed == "measure":
+        speed, rate = measure_speed(args.workdir)
+        print(
+            f"Measured: {rate:.1f} SST-2 train examples/s in plain MiniLM steps here (the cost model's: 60): speed {speed:.2f}\n"
+        )
+    else:
+        try:
+            speed = float(args.speed)
+        except ValueError:
+            sys.exit(f"error: --speed {args.speed}: expected a number or `measure`")
+    if not speed > 0:
         sys.exit(f"error: --speed {args.speed}: must be positive")
     text, _ = plan(
-        args.workdir, args.configfile, args.target, args.cores, args.measured, args.gpus, args.mixup_factor, args.speed
+        args.workdir, args.configfile, args.target, args.cores, args.measured, args.gpus, args.mixup_factor, speed
     )
     print(text)
     return text

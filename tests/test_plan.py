@@ -253,3 +253,16 @@ def test_a_dataset_without_local_files_takes_sst2_lengths_and_its_subsample():
     assert "no local files" in note
     assert (stats["train"].rows, stats["dev"].rows, stats["test"].rows) == (500, 0, 50)
     assert stats["test"].word_tokens == plan.REF_WORD_TOKENS["test"] and stats["train"].words == plan.REF_WORDS["train"]
+
+
+@pytest.mark.slow
+def test_measured_speed_is_the_reference_rate_over_the_rate_here():
+    """--speed measure: real MiniLM steps on SST-2; the factor is 60 examples/s over the rate measured."""
+    speed, rate = plan.measure_speed(REPO, probe_s=2.0)
+    assert rate > 0 and speed == pytest.approx(60.0 / rate)
+
+
+def test_speed_must_be_a_positive_number_or_measure(capsys):
+    for bad in ("fast", "0", "-1"):
+        with pytest.raises(SystemExit, match=f"--speed {bad}"):
+            plan.main(["--speed", bad])
