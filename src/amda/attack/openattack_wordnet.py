@@ -71,9 +71,10 @@ def detokenize(tokens):
 @functools.lru_cache(maxsize=2**16)
 def wordnet_substitutes(word, penn_tag):
     """`WordNetSubstitute.__call__` (substitutes/wordnet.py:39-83): the first word of each lemma of
-    each synset of `word` in its part of speech, in WordNet's order, lower-cased, without repeats,
-    the word itself and forms of "be"; none for other tags (the reference returns the word itself,
-    which `pwws.py:105` then drops)."""
+    each synset of `word` in its part of speech, in WordNet's order, other than `word` as WordNet
+    spells it, then lower-cased without repeats (so a capitalised form of `word` stays, for
+    `pwws.py:105` to drop); none for forms of "be" or for other tags (the reference returns `word`
+    itself, which `pwws.py:105` drops too)."""
     from nltk.corpus import wordnet
 
     pos = PENN_TO_WORDNET.get(penn_tag[:2])
