@@ -74,3 +74,26 @@ def test_left_padding_tokenizer_is_refused(textattack, minilm, texts):
     assert not torch.allclose(predict_logits(model, left, texts, MAX_LENGTH, len(texts)), right_logits, atol=1e-3)
     with pytest.raises(AmdaError, match="pads on the 'left'"):
         DynamicPaddingModelWrapper(model, left, MAX_LENGTH, 8)
+
+
+def test_left_padding_setting_pads_every_text_to_max_length_as_the_reference(textattack, minilm, texts):
+    """padding_side="left" (the reference attacks' setting): each text's logits are those of the text
+    alone, left-padded to max_length, whatever the batch; they differ from right padding's."""
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    model, tokenizer = minilm
+    right = DynamicPaddingModelWrapper(model, tokenizer, MAX_LENGTH, 8)
+    left = right.with_padding_side("left")
+    assert (right.padding_side, left.padding_side, left.model, left.tokenizer) == ("right", "left", model, tokenizer)
+    got = left(texts)
+    alone = []
+    for text in texts:
+        enc = tokenizer([text], padding="max_length", truncation=True, max_length=MAX_LENGTH, padding_side="left")
+        assert enc["attention_mask"][0][0] == 0 or len(tokenizer(text)["input_ids"]) >= MAX_LENGTH
+        with torch.no_grad():
+            alone.append(model(**{k: torch.tensor(v) for k, v in enc.items()}).logits)
+    assert torch.allclose(got, torch.cat(alone), atol=1e-5)
+    assert not torch.allclose(got, right(texts), atol=1e-3)
+    assert left.texts_scored == len(texts) and right.texts_scored == len(texts)
+    with pytest.raises(AmdaError, match="padding_side: expected 'right' or 'left', got 'middle'"):
+        right.with_padding_side("middle")
