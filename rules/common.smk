@@ -23,6 +23,7 @@ from amda.config import (  # noqa: E402
     validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
+from amda.records import ATTACKS as ATTACK_RECORDS  # noqa: E402
 from amda.aggregate import trained_run  # noqa: E402
 from amda.naming import (  # noqa: E402
     ADV_METHODS,
@@ -154,12 +155,12 @@ def stage_code(script, *modules):
     return [f"workflow_scripts/{script}", *(f"src/amda/{m}" for m in modules)]
 
 
+RESOURCE_FILES = {"nltk": NLTK_READY, "embedding": EMBEDDING_DIR}
+
+
 def attack_resources(attack):
-    """What running `attack` needs besides the model: NLTK data, and the embedding for TextFooler."""
-    needs = {"nltk": NLTK_READY}
-    if attack == "textfooler":
-        needs["embedding"] = EMBEDDING_DIR
-    return needs
+    """What running `attack` needs besides the model, as its record says (NLTK data, the embedding)."""
+    return {need: RESOURCE_FILES[need] for need in ATTACK_RECORDS[attack].resources}
 
 
 def attack_json(attack):

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from amda import records
 from amda.errors import AmdaError
 from amda.naming import (
     ADV_METHODS,
@@ -53,10 +54,15 @@ def load_yaml(path):
 
 
 def load_schema():
-    """The config schema, its method and attack enums filled in from `amda.naming`."""
+    """The config schema, its method and attack enums and each attack's settings filled in from the records."""
     schema = yaml.safe_load((resources.files("amda") / "data" / "config.schema.yaml").read_text())
     schema["$defs"]["method"]["enum"] = list(METHODS)
     schema["$defs"]["attack_name"]["enum"] = list(ATTACKS)
+    schema["properties"]["attacks"]["properties"] = {
+        name: {"$ref": "#/$defs/attack_limits", "unevaluatedProperties": False}
+        | ({"properties": dict(attack.settings)} if attack.settings else {})
+        for name, attack in records.ATTACKS.items()
+    }
     return schema
 
 
@@ -272,7 +278,7 @@ def training_spec(config, run):
     training = training_keys(config, run.method)
     mixup = dict.fromkeys(SPEC_KEYS["mixup"])
     if run.method in MIXUP_METHODS:
-        one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
+        one_shot = records.METHODS[run.method].one_shot or run.method  # an iterative method takes its one-shot's
         alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
         mixup = {key: alpha if key == "alpha" else config["mixup"][key] for key in SPEC_KEYS["mixup"]}
         training["length_grouped"] = None
@@ -424,7 +430,7 @@ def effective_settings(config, pairs):
         }
         if adv
         else None,
-        counterfit=config["counterfit"] if "textfooler" in attacks else None,
+        counterfit=config["counterfit"] if any(records.ATTACKS[name].needs("embedding") for name in attacks) else None,
     )
     return settings
 
@@ -482,6 +488,6 @@ def _why_nothing(path, used):
     for section, kind in (("models", "model"), ("attacks", "attack")):
         if path[0] == section and len(path) > 1 and path[1] not in used[kind]:
             return f"no table uses {kind} {path[1]!r}"
-    if path[0] == "counterfit" and "textfooler" not in used["attack"]:
-        return "only TextFooler reads it, and no table uses TextFooler"
+    if path[0] == "counterfit" and not any(records.ATTACKS[name].needs("embedding") for name in used["attack"]):
+        return "only attacks that need the counter-fitted embedding read it, and no table uses one"
     return "no model, attack or table in use reads it"
