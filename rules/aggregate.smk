@@ -118,7 +118,7 @@ for _name in CLAIM_TABLES:
             tae=tae_files(PAIRS.get(_name, [])),
             records=sorted({r.tae(a, "parquet") for r, a in PAIRS.get(_name, [])}),
             sae=sae_files(PAIRS.get(_name, [])) if _name == "table1" else [],
-            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py", "io.py", "naming.py"),
+            code=stage_code("claims.py"),
         output:
             f"results/claims/{_name}.csv",
         log:
@@ -141,7 +141,7 @@ for _name in CLAIM_TABLES:
 rule claims:
     input:
         parts=[f"results/claims/{name}.csv" for name in CLAIM_TABLES],
-        code=stage_code("claims.py", "claims.py", "stats.py", "io.py", "naming.py"),
+        code=stage_code("claims.py"),
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),
         md="results/claims.md",

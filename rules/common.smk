@@ -9,6 +9,7 @@ from pathlib import Path
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
+from amda.code_inputs import code_inputs  # noqa: E402
 from amda.config import (  # noqa: E402
     adv_train_fraction,
     check_files,
@@ -150,9 +151,10 @@ def token_files(pairs):
     return sorted({TOKEN_STATS.format(dataset=r.dataset, model=r.model) for r, _ in pairs})
 
 
-def stage_code(script, *modules):
-    """A stage's script and library modules as inputs: editing them reruns the stage (mtime)."""
-    return [f"workflow_scripts/{script}", *(f"src/amda/{m}" for m in modules)]
+def stage_code(script, leave_out=()):
+    """A stage's script and the package files it runs, found from its imports (`amda.code_inputs`): as inputs,
+    editing any of them reruns the stage (mtime)."""
+    return code_inputs(script, workflow.basedir, leave_out)
 
 
 RESOURCE_FILES = {"nltk": NLTK_READY, "embedding": EMBEDDING_DIR}
@@ -229,44 +231,19 @@ def sae_files(pairs):
 
 SHARDS = config["evaluation"]["shards"]
 ADV_SHARDS = config["adv_train"]["shards"]
-ATTACK_CODE = (
-    "attack/wrapper.py",
-    "attack/recipes.py",
-    "attack/runner.py",
-    "attack/offline.py",
-    "attack/use_encoder.py",
-    "inference.py",
-    "models.py",
-    "io.py",
-    "naming.py",
-    "data.py",
-)
 TABLES = config["tables"]
-AGG_CODE = stage_code(
-    "aggregate.py",
-    "aggregate.py",
-    "tables.py",
-    "figures.py",
-    "paper.py",
-    "claims.py",
-    "stats.py",
-    "data/published_results.csv",
-    "io.py",
-    "naming.py",
-)
+AGG_CODE = stage_code("aggregate.py")
 
 
 def train_inputs(wc):
     run = check_run(run_of(wc))
     inputs = dict(data_files(run.dataset))
-    inputs["code"] = stage_code(
-        "train_model.py", "models.py", "sources.py", "mixup.py", "training.py", "inference.py", "io.py", "naming.py"
-    )
+    # Only an iterative model attacks while it trains: the attack package's code retrains it alone.
+    attacks = run.method in ITERATIVE_METHODS
+    inputs["code"] = stage_code("train_model.py", leave_out=() if attacks else ("amda.attack",))
     if run.method in ADV_METHODS:
         inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
-    if run.method in ITERATIVE_METHODS:  # it attacks while training: the attack code retrains it too
-        attack_code = [f"src/amda/{m}" for m in ATTACK_CODE]
-        inputs["code"] += [path for path in attack_code if path not in inputs["code"]]
+    if attacks:
         inputs.update(attack_resources(run.train_attack))
     return inputs
 
@@ -288,7 +265,7 @@ def attack_inputs(run_of_wildcards, split):
     def inputs(wc):
         found = {"model": run_of_wildcards(wc).saved_model, "data": data_files(wc.dataset)[split]}
         found.update(attack_resources(wc.attack))
-        found["code"] = stage_code("attack_shard.py", *ATTACK_CODE)
+        found["code"] = stage_code("attack_shard.py")
         return found
 
     return inputs

@@ -120,3 +120,15 @@ def test_the_loss_seam_takes_the_same_step_as_the_loss_before_it(tiny_bert, meth
     assert all(torch.equal(a, b) for a, b in zip(*weights))
     assert batching(spec) == {"base": "length" if spec["training"]["length_grouped"] else "shuffled",
                               "amda_tmix": spec["mixup"]["batching"]}[method]  # fmt: skip
+
+
+def test_code_inputs_follow_the_imports_and_leave_the_attack_package_to_the_jobs_that_attack():
+    from amda.code_inputs import code_inputs
+
+    attacking = code_inputs("train_model.py", ROOT)
+    plain = code_inputs("train_model.py", ROOT, ("amda.attack",))
+    assert {"src/amda/attack/recipes.py", "src/amda/attack/runner.py", "src/amda/losses.py"} <= set(attacking)
+    assert "src/amda/training.py" in plain and not [p for p in plain if p.startswith("src/amda/attack/")]
+    tables = code_inputs("aggregate.py", ROOT)
+    assert {"src/amda/data/published_results.csv", "src/amda/records.py", "src/amda/outcomes.py"} <= set(tables)
+    assert not [p for p in tables if p.startswith("src/amda/attack/")]
