@@ -1,9 +1,7 @@
 # Aggregation: the paper's tables and figures, and our numbers beside the paper's.
 
-# Default: every configured table with claims (Table 1: SAE vs TAE; Tables 2-4: method comparisons).
-CLAIM_TABLES = config.get("claims", {}).get(
-    "tables", [t for t in ("table1", "table2", "table3", "table4") if t in TABLES]
-)
+# The tables with claims (Table 1: SAE vs TAE; Tables 2-4: method comparisons); default: every configured one.
+CLAIM_TABLES = claim_tables(config)
 
 
 rule table1:

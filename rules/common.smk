@@ -12,8 +12,9 @@ sys.path.insert(0, _SRC)
 from amda.code_inputs import code_inputs  # noqa: E402
 from amda.config import (  # noqa: E402
     adv_train_fraction,
-    check_files,
+    check_workflow_config,
     check_ratios,
+    claim_tables,
     check_model_sources,
     check_runs,
     load_yaml,
@@ -21,7 +22,6 @@ from amda.config import (  # noqa: E402
     source_files,
     training_spec,
     valid_run,
-    validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
 from amda.records import ATTACKS as ATTACK_RECORDS  # noqa: E402
@@ -50,34 +50,8 @@ def _config_source():
     return " + ".join(ordered) or "config"
 
 
-def _datasets_in_use(cfg):
-    names = set()
-    for spec in cfg["tables"].values():
-        names.update(spec.get("datasets", [spec.get("dataset")]))
-    return sorted(n for n in names if n)
-
-
-def _validate_changed_sources(datasets):
-    """Validate the source files of a data stage that has outputs now, before Snakemake may remove those
-    outputs to rerun the stage: a broken edit must not cost the results already computed, whatever
-    its modification time (a parse-time read of each split, well under a second for SST-2)."""
-    for name in datasets:
-        stats = Path(f"results/data/{name}/stats.json")
-        if not stats.exists():
-            continue
-        for split, path in source_files(config, name).items():
-            from amda.data import check_label_coverage, read_parquet_split, validate_rows
-
-            spec = config["datasets"][name]
-            df = read_parquet_split(path, spec["text_column"], spec["label_column"])
-            df = validate_rows(df, len(spec["label_names"]), str(path))
-            check_label_coverage(df, spec["label_names"], str(path), required=split == "train")
-
-
 try:
-    validate_config(config, source=_config_source())
-    check_files(config, _datasets_in_use(config), source=_config_source())
-    _validate_changed_sources(_datasets_in_use(config))
+    check_workflow_config(config, source=_config_source())
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
