@@ -25,7 +25,9 @@ SRC = str(ROOT / "src")
 
 
 def _python(code):
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": SRC})
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": SRC}, cwd=ROOT
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -45,7 +47,8 @@ def test_a_new_method_and_attack_record_are_picked_up_everywhere():
         "import json\n"
         "from amda import records\n"
         "records.METHODS['freelb'] = records.Method('freelb', 'FreeLB', 'clean', loss='amda.losses:CrossEntropy',"
-        " comparisons=(records.Comparison('ADA beats base', 'base', paper_tables=(2,)),))\n"
+        " comparisons=(records.Comparison('ADA beats base', 'base', paper_tables=(2,)),),"
+        " settings={'freelb': {'adv_steps': {'type': 'integer', 'minimum': 1, 'default': 3}}})\n"
         "records.ATTACKS['bae'] = records.Attack('bae', 'BAE', 'amda.attack.recipes:build_bae',"
         " resources=('nltk', 'embedding'), settings={'k': {'type': 'integer', 'default': 50}})\n"
         "from amda import claims, config, naming, paper\n"
@@ -54,7 +57,8 @@ def test_a_new_method_and_attack_record_are_picked_up_everywhere():
         " 'names': naming.METHOD_NAMES, 'attack_names': naming.ATTACK_NAMES,"
         " 'method_enum': schema['$defs']['method']['enum'], 'attack_enum': schema['$defs']['attack_name']['enum'],"
         " 'attack_settings': schema['properties']['attacks']['properties']['bae'],"
-        " 'comparisons': claims.COMPARISONS, 'effects': paper.EFFECTS[2]}))"
+        " 'comparisons': claims.COMPARISONS, 'effects': paper.EFFECTS[2],"
+        " 'filled': config.validate_config(config.load_yaml('config.yaml'))['freelb']}))"
     )
     assert found["methods"][-1] == "freelb" and found["method_enum"] == found["methods"]
     assert "freelb" in found["clean"] and found["names"]["freelb"] == "FreeLB"
@@ -62,6 +66,7 @@ def test_a_new_method_and_attack_record_are_picked_up_everywhere():
     assert found["attack_settings"]["properties"] == {"k": {"type": "integer", "default": 50}}
     assert ["ADA beats base", "freelb", "base", 1] in found["comparisons"]
     assert ["freelb", "base"] in found["effects"]
+    assert found["filled"] == {"adv_steps": 3}  # the method's own section, its default filled in
 
 
 def test_the_papers_effects_are_the_claims_comparisons():

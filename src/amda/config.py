@@ -55,7 +55,8 @@ def load_yaml(path):
 
 
 def load_schema():
-    """The config schema, its method and attack enums and each attack's settings filled in from the records."""
+    """The config schema, its method and attack enums, each attack's settings and each method's own section
+    filled in from the records."""
     schema = yaml.safe_load((resources.files("amda") / "data" / "config.schema.yaml").read_text())
     schema["$defs"]["method"]["enum"] = list(METHODS)
     schema["$defs"]["attack_name"]["enum"] = list(ATTACKS)
@@ -64,6 +65,14 @@ def load_schema():
         | ({"properties": dict(attack.settings)} if attack.settings else {})
         for name, attack in records.ATTACKS.items()
     }
+    for method in records.METHODS.values():  # a method's own section, e.g. FreeLB's ascent settings
+        for section, properties in method.settings.items():
+            schema["properties"][section] = {
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": properties,
+            }
     return schema
 
 
@@ -297,6 +306,7 @@ def training_spec(config, run):
         "mixup": mixup,
         "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
+        **{section: dict(config[section]) for section in records.METHODS[run.method].settings},
     }
 
 

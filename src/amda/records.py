@@ -35,8 +35,9 @@ class Comparison:
 class Method:
     """A training method. `loss`: "module:Class" of its per-batch loss (`amda.losses`); `mixup`: tmix, smix or
     None; `one_shot`: for an iterative method, the one-shot method whose α and ratio it takes; `adds_to`: for
-    an AMDA method, the mixup-only method it adds adversarial data to; `settings`: a config section of its
-    own (name -> JSON-schema properties with defaults), copied into the training spec."""
+    an AMDA method, the mixup-only method it adds adversarial data to; `settings`: config sections of its
+    own ({section: {key: JSON-schema property with its default}}), added to the schema and copied into the
+    method's training spec."""
 
     name: str
     display: str
