@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from amda.inference import tokenize_batch
+from amda.losses import CrossEntropy, Mixup
 from amda.mixup import MixupConfig
 from amda.models import load_classifier
 from amda.training import epoch_batches, make_optimizer, train_step
@@ -63,7 +64,8 @@ def time_steps(model, optimizer, batch_list, mix):
     rng = np.random.default_rng(0)  # the same lam and partners for every variant
     start = time.perf_counter()
     for enc, labels, *perm in batch_list:
-        train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm=1.0, perm=perm[0] if perm else None)
+        loss = CrossEntropy() if mix is None else Mixup(mix)
+        train_step(model, optimizer, enc, labels, loss, rng, max_grad_norm=1.0, perm=perm[0] if perm else None)
     return (time.perf_counter() - start) / len(batch_list)
 
 

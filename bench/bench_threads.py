@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from amda.inference import predict_logits, tokenize_batch
+from amda.losses import CrossEntropy
 from amda.models import load_classifier
 from amda.training import make_batches, make_optimizer, train_step
 
@@ -42,7 +43,7 @@ def train_run(args, batches, threads):
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     for enc, labels in batches:
-        train_step(model, optimizer, enc, labels, None, rng, max_grad_norm=1.0)
+        train_step(model, optimizer, enc, labels, CrossEntropy(), rng, max_grad_norm=1.0)
     return (time.perf_counter() - start) / len(batches), digest(model.parameters())
 
 

@@ -1,9 +1,7 @@
 # Aggregation: the paper's tables and figures, and our numbers beside the paper's.
 
-# Default: every configured table with claims (Table 1: SAE vs TAE; Tables 2-4: method comparisons).
-CLAIM_TABLES = config.get("claims", {}).get(
-    "tables", [t for t in ("table1", "table2", "table3", "table4") if t in TABLES]
-)
+# The tables with claims (Table 1: SAE vs TAE; Tables 2-4: method comparisons); default: every configured one.
+CLAIM_TABLES = claim_tables(config)
 
 
 rule table1:
@@ -118,7 +116,7 @@ for _name in CLAIM_TABLES:
             tae=tae_files(PAIRS.get(_name, [])),
             records=sorted({r.tae(a, "parquet") for r, a in PAIRS.get(_name, [])}),
             sae=sae_files(PAIRS.get(_name, [])) if _name == "table1" else [],
-            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py", "io.py", "naming.py"),
+            code=stage_code("claims.py"),
         output:
             f"results/claims/{_name}.csv",
         log:
@@ -141,7 +139,7 @@ for _name in CLAIM_TABLES:
 rule claims:
     input:
         parts=[f"results/claims/{name}.csv" for name in CLAIM_TABLES],
-        code=stage_code("claims.py", "claims.py", "stats.py", "io.py", "naming.py"),
+        code=stage_code("claims.py"),
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),
         md="results/claims.md",

@@ -9,10 +9,12 @@ from pathlib import Path
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
+from amda.code_inputs import code_inputs  # noqa: E402
 from amda.config import (  # noqa: E402
     adv_train_fraction,
-    check_files,
+    check_workflow_config,
     check_ratios,
+    claim_tables,
     check_model_sources,
     check_runs,
     load_yaml,
@@ -20,9 +22,9 @@ from amda.config import (  # noqa: E402
     source_files,
     training_spec,
     valid_run,
-    validate_config,
 )
 from amda.errors import AmdaError  # noqa: E402
+from amda.records import ATTACKS as ATTACK_RECORDS  # noqa: E402
 from amda.aggregate import trained_run  # noqa: E402
 from amda.naming import (  # noqa: E402
     ADV_METHODS,
@@ -48,34 +50,8 @@ def _config_source():
     return " + ".join(ordered) or "config"
 
 
-def _datasets_in_use(cfg):
-    names = set()
-    for spec in cfg["tables"].values():
-        names.update(spec.get("datasets", [spec.get("dataset")]))
-    return sorted(n for n in names if n)
-
-
-def _validate_changed_sources(datasets):
-    """Validate the source files of a data stage that has outputs now, before Snakemake may remove those
-    outputs to rerun the stage: a broken edit must not cost the results already computed, whatever
-    its modification time (a parse-time read of each split, well under a second for SST-2)."""
-    for name in datasets:
-        stats = Path(f"results/data/{name}/stats.json")
-        if not stats.exists():
-            continue
-        for split, path in source_files(config, name).items():
-            from amda.data import check_label_coverage, read_parquet_split, validate_rows
-
-            spec = config["datasets"][name]
-            df = read_parquet_split(path, spec["text_column"], spec["label_column"])
-            df = validate_rows(df, len(spec["label_names"]), str(path))
-            check_label_coverage(df, spec["label_names"], str(path), required=split == "train")
-
-
 try:
-    validate_config(config, source=_config_source())
-    check_files(config, _datasets_in_use(config), source=_config_source())
-    _validate_changed_sources(_datasets_in_use(config))
+    check_workflow_config(config, source=_config_source())
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)
@@ -149,17 +125,18 @@ def token_files(pairs):
     return sorted({TOKEN_STATS.format(dataset=r.dataset, model=r.model) for r, _ in pairs})
 
 
-def stage_code(script, *modules):
-    """A stage's script and library modules as inputs: editing them reruns the stage (mtime)."""
-    return [f"workflow_scripts/{script}", *(f"src/amda/{m}" for m in modules)]
+def stage_code(script, leave_out=()):
+    """A stage's script and the package files it runs, found from its imports (`amda.code_inputs`): as inputs,
+    editing any of them reruns the stage (mtime)."""
+    return code_inputs(script, workflow.basedir, leave_out)
+
+
+RESOURCE_FILES = {"nltk": NLTK_READY, "embedding": EMBEDDING_DIR}
 
 
 def attack_resources(attack):
-    """What running `attack` needs besides the model: NLTK data, and the embedding for TextFooler."""
-    needs = {"nltk": NLTK_READY}
-    if attack == "textfooler":
-        needs["embedding"] = EMBEDDING_DIR
-    return needs
+    """What running `attack` needs besides the model, as its record says (NLTK data, the embedding)."""
+    return {need: RESOURCE_FILES[need] for need in ATTACK_RECORDS[attack].resources}
 
 
 def attack_json(attack):
@@ -228,44 +205,19 @@ def sae_files(pairs):
 
 SHARDS = config["evaluation"]["shards"]
 ADV_SHARDS = config["adv_train"]["shards"]
-ATTACK_CODE = (
-    "attack/wrapper.py",
-    "attack/recipes.py",
-    "attack/runner.py",
-    "attack/offline.py",
-    "attack/use_encoder.py",
-    "inference.py",
-    "models.py",
-    "io.py",
-    "naming.py",
-    "data.py",
-)
 TABLES = config["tables"]
-AGG_CODE = stage_code(
-    "aggregate.py",
-    "aggregate.py",
-    "tables.py",
-    "figures.py",
-    "paper.py",
-    "claims.py",
-    "stats.py",
-    "data/published_results.csv",
-    "io.py",
-    "naming.py",
-)
+AGG_CODE = stage_code("aggregate.py")
 
 
 def train_inputs(wc):
     run = check_run(run_of(wc))
     inputs = dict(data_files(run.dataset))
-    inputs["code"] = stage_code(
-        "train_model.py", "models.py", "sources.py", "mixup.py", "training.py", "inference.py", "io.py", "naming.py"
-    )
+    # Only an iterative model attacks while it trains: the attack package's code retrains it alone.
+    attacks = run.method in ITERATIVE_METHODS
+    inputs["code"] = stage_code("train_model.py", leave_out=() if attacks else ("amda.attack",))
     if run.method in ADV_METHODS:
         inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
-    if run.method in ITERATIVE_METHODS:  # it attacks while training: the attack code retrains it too
-        attack_code = [f"src/amda/{m}" for m in ATTACK_CODE]
-        inputs["code"] += [path for path in attack_code if path not in inputs["code"]]
+    if attacks:
         inputs.update(attack_resources(run.train_attack))
     return inputs
 
@@ -287,7 +239,7 @@ def attack_inputs(run_of_wildcards, split):
     def inputs(wc):
         found = {"model": run_of_wildcards(wc).saved_model, "data": data_files(wc.dataset)[split]}
         found.update(attack_resources(wc.attack))
-        found["code"] = stage_code("attack_shard.py", *ATTACK_CODE)
+        found["code"] = stage_code("attack_shard.py")
         return found
 
     return inputs

@@ -3,7 +3,7 @@
 
 rule prepare_data:
     input:
-        code=stage_code("prepare_data.py", "data.py", "io.py"),
+        code=stage_code("prepare_data.py"),
         sources=lambda wc: [str(p) for p in source_files(config, wc.dataset).values()],
     output:
         **data_files("{dataset}"),
@@ -31,7 +31,7 @@ rule prepare_data:
 rule token_stats:
     input:
         **data_files("{dataset}"),
-        code=stage_code("token_stats.py", "data.py", "io.py", "models.py", "sources.py"),
+        code=stage_code("token_stats.py"),
     output:
         TOKEN_STATS,
     log:

@@ -3,7 +3,7 @@
 
 rule prepare_nltk:
     input:
-        code=stage_code("prepare_resources.py", "resources.py", "io.py"),
+        code=stage_code("prepare_resources.py"),
     output:
         touch(NLTK_READY),
     log:
@@ -25,7 +25,7 @@ rule prepare_nltk:
 
 rule counterfit:
     input:
-        code=stage_code("counterfit.py", "counterfit.py", "io.py"),
+        code=stage_code("counterfit.py"),
     output:
         directory(EMBEDDING_DIR),
     log:

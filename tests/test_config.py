@@ -458,7 +458,7 @@ def test_an_overlay_value_that_changes_nothing_is_warned_of(default):
         ),
         (
             {"counterfit": {"epochs": 3}},
-            "counterfit.epochs changes nothing: only TextFooler reads it, and no table uses TextFooler",
+            "counterfit.epochs changes nothing: only attacks that need the counter-fitted embedding read it, and no table uses one",
         ),
         ({"training": {"methods": {"smix": {"lr": 1e-4}}}}, "training.methods.smix.lr changes nothing: no model"),
     ],

@@ -20,28 +20,16 @@ rerun after a crash redoes only the rows not recorded. The checkpoint is removed
 
 import argparse
 import sys
-from pathlib import Path
 
-import pandas as pd
 import torch
 
 from amda.cli import parse_json_object, run_main
-from amda.errors import AmdaError
-from amda.io import remove_with_empty_parents, write_parquet_atomic
+from amda.io import read_parquet, remove_with_empty_parents, write_parquet_atomic
 
 
 def read_split(path):
     """(texts, labels) of a parquet split with columns text and label."""
-    path = Path(path)
-    if not path.is_file():
-        raise AmdaError(f"--data: {path} does not exist")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several types for a corrupt file
-        raise AmdaError(f"--data: {path} is not a readable parquet file: {err}") from err
-    missing = [c for c in ("text", "label") if c not in df.columns]
-    if missing:
-        raise AmdaError(f"--data: {path} lacks column(s) {', '.join(missing)}")
+    df = read_parquet(path, ("text", "label"), what="--data", only=True)
     return df["text"].tolist(), [int(y) for y in df["label"]]
 
 

@@ -17,11 +17,11 @@ import json
 import logging
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from amda.cli import run_main
 from amda.errors import AmdaError
+from amda.io import read_parquet
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, RunId
 from amda.training import fine_tune, validate_spec
 
@@ -38,15 +38,6 @@ def read_spec(args):
         raise AmdaError(f"--spec {args.spec}: {err.strerror}") from err
     except json.JSONDecodeError as err:
         raise AmdaError(f"{'--spec-json' if args.spec_json is not None else args.spec}: invalid JSON: {err}") from err
-
-
-def read_parquet(path, what):
-    if not Path(path).is_file():
-        raise AmdaError(f"{what}: {path} does not exist")
-    try:
-        return pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several types for a corrupt file
-        raise AmdaError(f"{what}: {path} is not a readable parquet file: {err}") from err
 
 
 def build_adversary(spec, args):
@@ -94,14 +85,14 @@ def main(argv=None):
     spec = validate_spec(read_spec(args))
     method = spec["run"]["method"]
     data = {
-        split: read_parquet(Path(args.data_dir) / f"{split}.parquet", f"{split} split")
+        split: read_parquet(Path(args.data_dir) / f"{split}.parquet", what=f"{split} split")
         for split in ("train", "dev", "test")
     }
     adv_df = None
     if method in ADV_METHODS:
         if not args.adv_parquet:
             raise AmdaError(f"method {method} needs --adv-parquet (the adversarial-train records)")
-        adv_df = read_parquet(args.adv_parquet, "--adv-parquet")
+        adv_df = read_parquet(args.adv_parquet, what="--adv-parquet")
     checkpoint_dir = args.checkpoint_dir or RunId(**spec["run"]).checkpoint_dir
     adversary = build_adversary(spec, args) if method in ITERATIVE_METHODS else None
     metrics = fine_tune(

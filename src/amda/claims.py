@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from amda import stats
+from amda import records, stats
 from amda.aggregate import (
     DATASET_NAMES,
     MODEL_NAMES,
@@ -25,26 +25,15 @@ from amda.aggregate import (
     seeds_text,
     trained_run,
 )
-from amda.attack.runner import read_records
 from amda.errors import AmdaError
 from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
+from amda.outcomes import read_records
 
 log = logging.getLogger("amda.claims")
 
-# (claim, A, B, direction): the paper says A is more robust than B (+1). Table 4: iterative ADA is "far
-# worse" than one-shot, so one-shot is A.
-COMPARISONS = (
-    ("AMDA beats ADA", "amda_tmix", "ada", 1),
-    ("AMDA beats ADA", "amda_smix", "ada", 1),
-    ("AMDA beats its mixup alone", "amda_tmix", "tmix", 1),
-    ("AMDA beats its mixup alone", "amda_smix", "smix", 1),
-    ("ADA beats base", "ada", "base", 1),
-    ("mixup beats base", "tmix", "base", 1),
-    ("mixup beats base", "smix", "base", 1),
-    ("one-shot beats iterative", "ada", "ada_iter", 1),
-    ("one-shot beats iterative", "amda_tmix", "amda_tmix_iter", 1),
-    ("one-shot beats iterative", "amda_smix", "amda_smix_iter", 1),
-)
+# (claim, A, B, direction): the paper says A is more robust than B (+1); from the method records. Table 4:
+# iterative ADA is "far worse" than one-shot, so one-shot is A.
+COMPARISONS = records.comparisons()
 # Table 1: static evaluation overstates the robustness of re-seeded models (SAE − TAE > 0).
 SAE_CLAIM = ("SAE overstates robustness", "sae", "tae", 1)
 EVALUATION_NAMES = {"sae": "SAE", "tae": "TAE"}

@@ -1,8 +1,9 @@
 """Config validation and resolution: from config.yaml to what each stage needs.
 
 The schema (`amda/data/config.schema.yaml`, shipped with the package) catches unknown keys, wrong
-types and bad enum values, and is the one source of every default: validation fills them in, so no
-caller supplies its own. The method and attack enums come from `amda.naming`. The checks here catch
+types and bad enum values, and holds the config's defaults: validation fills them in (the default of
+`claims.tables`, every configured table, is computed: `claim_tables`). The method and attack enums and the
+attacks' settings come from `amda.records`. The checks here catch
 what a schema cannot (files that must exist, names that must refer to each other). Every failure is
 an AmdaError naming the key or file, so the Snakefile can report it in one line before any job runs.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from amda import records
 from amda.errors import AmdaError
 from amda.naming import (
     ADV_METHODS,
@@ -53,10 +55,24 @@ def load_yaml(path):
 
 
 def load_schema():
-    """The config schema, its method and attack enums filled in from `amda.naming`."""
+    """The config schema, its method and attack enums, each attack's settings and each method's own section
+    filled in from the records."""
     schema = yaml.safe_load((resources.files("amda") / "data" / "config.schema.yaml").read_text())
     schema["$defs"]["method"]["enum"] = list(METHODS)
     schema["$defs"]["attack_name"]["enum"] = list(ATTACKS)
+    schema["properties"]["attacks"]["properties"] = {
+        name: {"$ref": "#/$defs/attack_limits", "unevaluatedProperties": False}
+        | ({"properties": dict(attack.settings)} if attack.settings else {})
+        for name, attack in records.ATTACKS.items()
+    }
+    for method in records.METHODS.values():  # a method's own section, e.g. FreeLB's ascent settings
+        for section, properties in method.settings.items():
+            schema["properties"][section] = {
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": properties,
+            }
     return schema
 
 
@@ -272,7 +288,7 @@ def training_spec(config, run):
     training = training_keys(config, run.method)
     mixup = dict.fromkeys(SPEC_KEYS["mixup"])
     if run.method in MIXUP_METHODS:
-        one_shot = run.method.removesuffix("_iter")  # an iterative method takes its one-shot method's alpha and ratio
+        one_shot = records.METHODS[run.method].one_shot or run.method  # an iterative method takes its one-shot's
         alpha = overrides.get("alpha", alpha_for(config, run.dataset, one_shot, run.train_attack))
         mixup = {key: alpha if key == "alpha" else config["mixup"][key] for key in SPEC_KEYS["mixup"]}
         training["length_grouped"] = None
@@ -290,6 +306,7 @@ def training_spec(config, run):
         "mixup": mixup,
         "ada": {"ratio": ratio},
         "attack": dict(attack, name=run.train_attack) if attack else None,
+        **{section: dict(config[section]) for section in records.METHODS[run.method].settings},
     }
 
 
@@ -424,7 +441,7 @@ def effective_settings(config, pairs):
         }
         if adv
         else None,
-        counterfit=config["counterfit"] if "textfooler" in attacks else None,
+        counterfit=config["counterfit"] if any(records.ATTACKS[name].needs("embedding") for name in attacks) else None,
     )
     return settings
 
@@ -482,6 +499,45 @@ def _why_nothing(path, used):
     for section, kind in (("models", "model"), ("attacks", "attack")):
         if path[0] == section and len(path) > 1 and path[1] not in used[kind]:
             return f"no table uses {kind} {path[1]!r}"
-    if path[0] == "counterfit" and "textfooler" not in used["attack"]:
-        return "only TextFooler reads it, and no table uses TextFooler"
+    if path[0] == "counterfit" and not any(records.ATTACKS[name].needs("embedding") for name in used["attack"]):
+        return "only attacks that need the counter-fitted embedding read it, and no table uses one"
     return "no model, attack or table in use reads it"
+
+
+def datasets_in_use(config):
+    """The datasets some table of the config shows."""
+    names = set()
+    for spec in config["tables"].values():
+        names.update(spec.get("datasets", [spec.get("dataset")]))
+    return sorted(n for n in names if n)
+
+
+def _validate_changed_sources(config, datasets):
+    """Validate the source files of a data stage that has outputs now, before Snakemake may remove those
+    outputs to rerun the stage: a broken edit must not cost the results already computed, whatever
+    its modification time (a parse-time read of each split, well under a second for SST-2)."""
+    from amda.data import check_label_coverage, read_parquet_split, validate_rows
+
+    for name in datasets:
+        if not Path(f"results/data/{name}/stats.json").exists():
+            continue
+        spec = config["datasets"][name]
+        for split, path in source_files(config, name).items():
+            df = read_parquet_split(path, spec["text_column"], spec["label_column"])
+            df = validate_rows(df, len(spec["label_names"]), str(path))
+            check_label_coverage(df, spec["label_names"], str(path), required=split == "train")
+
+
+def check_workflow_config(config, source="config"):
+    """The Snakefile's first check, in one call: the config against the schema (defaults filled in, in place),
+    its files, and the source files of data stages that already have outputs."""
+    validate_config(config, source=source)
+    check_files(config, datasets_in_use(config), source=source)
+    _validate_changed_sources(config, datasets_in_use(config))
+
+
+def claim_tables(config):
+    """The tables whose claims results/claims.csv decides: `claims.tables`, by default every configured
+    Table 1-4."""
+    default = [t for t in ("table1", "table2", "table3", "table4") if t in config["tables"]]
+    return config.get("claims", {}).get("tables", default)

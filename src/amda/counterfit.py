@@ -30,7 +30,7 @@ import torch
 from scipy.stats import spearmanr
 
 from amda.errors import AmdaError
-from amda.io import replacing_dir, write_json_atomic, write_text_atomic
+from amda.io import read_parquet, replacing_dir, write_json_atomic, write_text_atomic
 
 SYNONYM_FILES = ("ppdb_synonyms.txt",)
 ANTONYM_FILES = ("ppdb_antonyms.txt", "wordnet_antonyms.txt")
@@ -104,9 +104,7 @@ def load_glove(source):
     for name in (GLOVE_VECTORS, GLOVE_WORDS):
         if not (root / name).is_file():
             raise AmdaError(f"counterfit.glove {source!r}: {root / name} does not exist")
-    import pandas as pd
-
-    words = pd.read_parquet(root / GLOVE_WORDS).iloc[:, 0].astype(str).tolist()
+    words = read_parquet(root / GLOVE_WORDS, what=f"counterfit.glove {source!r}").iloc[:, 0].astype(str).tolist()
     vectors = np.load(root / GLOVE_VECTORS, mmap_mode="r")
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise AmdaError(

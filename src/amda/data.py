@@ -10,14 +10,12 @@ Overlap is measured before step 3 and after it, so stats.json shows what was fou
 
 import logging
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from amda.errors import AmdaError
+from amda.io import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +37,7 @@ def normalise(text):
 
 def read_parquet_split(path, text_column="text", label_column="label"):
     """Read one split as a DataFrame with columns text, label, source_row."""
-    path = Path(path)
-    if not path.is_file():
-        raise AmdaError(f"{path}: file does not exist")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as err:
-        raise AmdaError(f"{path}: not a readable parquet file ({str(err).splitlines()[0]})") from None
-    missing = [c for c in (text_column, label_column) if c not in table.column_names]
-    if missing:
-        raise AmdaError(f"{path}: missing column(s) {', '.join(missing)} (has {', '.join(table.column_names)})")
-    df = table.select([text_column, label_column]).to_pandas()
+    df = read_parquet(path, (text_column, label_column), only=True)[[text_column, label_column]]
     df.columns = ["text", "label"]
     df["source_row"] = np.arange(len(df))
     return df

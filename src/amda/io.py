@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from amda.errors import AmdaError
+
 
 def write_atomic(path, write):
     """Call `write(tmp_path)` to fill a temporary sibling of `path`, then rename it into place."""
@@ -105,3 +107,26 @@ def _json_default(obj):
     if hasattr(obj, "tolist"):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_parquet(path, columns=(), what=None, only=False):
+    """A parquet file as a DataFrame: the one reader of parquet inputs. A one-line AmdaError names `what` (the
+    flag or role, if given) and the file when it is missing, unreadable or lacks one of `columns`; `only`: read
+    just those columns."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    where = f"{what}: {path}" if what else str(path)
+    if not path.is_file():
+        raise AmdaError(f"{where}: file does not exist")
+    try:
+        names = pq.read_schema(path).names
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise AmdaError(f"{where}: missing column(s) {', '.join(missing)} (has {', '.join(names)})")
+        return pd.read_parquet(path, columns=list(columns) if only else None)
+    except AmdaError:
+        raise
+    except Exception as err:  # pyarrow raises several types for a corrupt file
+        raise AmdaError(f"{where}: not a readable parquet file ({str(err).splitlines()[0]})") from None

@@ -1,34 +1,21 @@
-"""The workflow's vocabulary (methods, attacks, hyper-parameter settings, display names), the run
-identity of a trained model and the paths of everything made from it, and how a share of rows is counted:
-the one home of each, read by the config schema check, the Snakemake rules, the stages and the tables."""
+"""The workflow's vocabulary (method and attack sets and display names, derived from `amda.records`;
+hyper-parameter settings), the run identity of a trained model and the paths of everything made from it,
+and how a share of rows is counted: the one home of each, read by the config schema check, the Snakemake
+rules, the stages and the tables."""
 
 import re
 from dataclasses import asdict, dataclass
 
-METHODS = (
-    "base",
-    "ada",
-    "tmix",
-    "smix",
-    "amda_tmix",
-    "amda_smix",
-    "ada_iter",
-    "amda_tmix_iter",
-    "amda_smix_iter",
-)
-MIXUP_METHODS = {
-    "tmix": "tmix",
-    "smix": "smix",
-    "amda_tmix": "tmix",
-    "amda_smix": "smix",
-    "amda_tmix_iter": "tmix",
-    "amda_smix_iter": "smix",
-}
-ADV_METHODS = {"ada", "amda_tmix", "amda_smix"}
-ITERATIVE_METHODS = {"ada_iter", "amda_tmix_iter", "amda_smix_iter"}
+from amda import records
+
+METHODS = tuple(records.METHODS)
+# Each mixup method and its kind (tmix / smix).
+MIXUP_METHODS = {name: m.mixup for name, m in records.METHODS.items() if m.mixup}
+ADV_METHODS = {name for name, m in records.METHODS.items() if m.data == "one_shot"}
+ITERATIVE_METHODS = {name for name, m in records.METHODS.items() if m.data == "iterative"}
 # Each (non-iterative) AMDA method and the mixup-only method it adds adversarial data to.
-AMDA_VS_MIXUP = {"amda_tmix": "tmix", "amda_smix": "smix"}
-ATTACKS = ("pwws", "textfooler")
+AMDA_VS_MIXUP = {name: m.adds_to for name, m in records.METHODS.items() if m.adds_to}
+ATTACKS = tuple(records.ATTACKS)
 # The result of attacking one example. `errored` (the attack raised), `capped` (it hit the per-example
 # time or query cap) and `no_words` (the text has no word to perturb) are counted apart: never a failed
 # attack, never robust.
@@ -46,18 +33,8 @@ HP_PATTERN = rf"{DEFAULT_HP}|(?:{'|'.join(HP_KEYS)})-[0-9.]+"
 # past results, not a setting: it does not follow config.yaml, and changing it would reorder every sample.
 PRE_NESTING_ATTACK_SIZE = 60
 
-METHOD_NAMES = {
-    "base": "Base",
-    "ada": "ADA",
-    "tmix": "TMix",
-    "smix": "SMix",
-    "amda_tmix": "AMDA-TMix",
-    "amda_smix": "AMDA-SMix",
-    "ada_iter": "ADA (iterative)",
-    "amda_tmix_iter": "AMDA-TMix (iterative)",
-    "amda_smix_iter": "AMDA-SMix (iterative)",
-}
-ATTACK_NAMES = {"pwws": "PWWS", "textfooler": "TextFooler"}
+METHOD_NAMES = {name: m.display for name, m in records.METHODS.items()}
+ATTACK_NAMES = {name: a.display for name, a in records.ATTACKS.items()}
 
 # The train spec's shape (amda.config writes the spec, amda.training checks and reads it): its top-level
 # values, and its sections with their keys; beside them only `attack`, null but for an adversarial method.
@@ -83,7 +60,7 @@ SPEC_KEYS = {
 
 # Trained without adversarial data, once per dataset and model, and attacked with every attack (the
 # paper's Base, TMix and SMix: one clean accuracy under both attack columns).
-CLEAN_TRAINED = {BASE, "tmix", "smix"}
+CLEAN_TRAINED = {name for name, m in records.METHODS.items() if m.data == "clean"}
 
 
 def share_count(share, n):

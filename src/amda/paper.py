@@ -17,6 +17,7 @@ from importlib import resources
 
 import pandas as pd
 
+from amda import records
 from amda.aggregate import DATASET_NAMES, MODEL_NAMES, display, markdown_table
 from amda.errors import AmdaError
 from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES
@@ -265,12 +266,9 @@ def _method_section(number, frame, paper):
     return f"## Table {number}: ours beside the paper's (%)\n\n" + markdown_table(header, rows)
 
 
-# Effect sizes (first minus second, accuracy under attack) compared per table.
-EFFECTS = {
-    2: (("amda_tmix", "ada"), ("amda_smix", "ada"), ("amda_tmix", "tmix"), ("amda_smix", "smix"), ("ada", "base")),
-    4: (("amda_tmix_iter", "amda_tmix"), ("amda_smix_iter", "amda_smix")),
-}
-EFFECTS[3] = EFFECTS[2]
+# Effect sizes (first minus second, accuracy under attack) compared per table: the claims' comparisons
+# (A − B, `amda.records`) whose record names the paper's table.
+EFFECTS = {number: records.effects(number) for number in (2, 3, 4)}
 
 
 def effect_rows(number, frame, paper):

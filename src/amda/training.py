@@ -25,9 +25,9 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
-from amda.mixup import MixupConfig, check_layers, step_losses
+from amda.losses import batching, method_loss
 from amda.models import load_classifier
-from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, MIXUP_METHODS, SPEC_KEYS, SPEC_TOP_KEYS, share_count
+from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, SPEC_KEYS, SPEC_TOP_KEYS, share_count
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +63,6 @@ def validate_spec(spec):
     if method in ITERATIVE_METHODS and int(spec["training"]["epochs"]) < 2:
         raise AmdaError(f"spec: training.epochs of {method} must be at least 2 (it attacks before each later epoch)")
     return spec
-
-
-def mixup_config(spec):
-    """The MixupConfig of the run's method, or None for methods without mixup."""
-    kind = MIXUP_METHODS.get(spec["run"]["method"])
-    if kind is None:
-        return None
-    mix = spec["mixup"]
-    return MixupConfig(
-        kind=kind,
-        alpha=mix["alpha"],
-        layers=tuple(int(k) for k in spec["model"]["mixup_layers"]),
-        mask=mix["mask"],
-        shared_forward=bool(mix["shared_forward"]),
-    )
 
 
 def check_split(df, name, num_labels):
@@ -176,16 +161,6 @@ def epoch_batches(lengths, batch_size, rng, batching):
     if batching == "pairs":
         return make_pair_batches(lengths, batch_size, rng)
     return [(rows, None) for rows in make_batches(lengths, batch_size, rng, batching == "length")]
-
-
-def batching(spec):
-    """How the run's batches are drawn. Mixup methods follow `mixup.batching` (`pairs` by default:
-    partners drawn from the whole train set, batches grouped by the pair's length; `shuffled`: the
-    reference's random batches; `length`: batches by length, so partners are of nearly equal length);
-    the others follow `training.length_grouped` (less padding, same examples)."""
-    if spec["run"]["method"] in MIXUP_METHODS:
-        return spec["mixup"]["batching"]
-    return "length" if spec["training"]["length_grouped"] else "shuffled"
 
 
 def lr_factor(progress, warmup_ratio):
@@ -328,14 +303,11 @@ def _attack_round(model, tokenizer, adversary, train_df, picked):
     return [t for t, _ in found], [lab for _, lab in found]
 
 
-def train_step(model, optimizer, enc, labels, mix, rng, max_grad_norm, bf16=False, perm=None):
-    """One optimisation step on a tokenized batch; returns the (total, clean, mix) losses. perm: the
-    batch's mixup pairing (pair-first batches), None to draw one."""
-    device = labels.device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        loss, clean, mix_loss = step_losses(model, enc, labels, mix, rng, perm)
+def train_step(model, optimizer, enc, labels, loss_fn, rng, max_grad_norm, perm=None):
+    """One optimisation step on a tokenized batch with the method's loss (`amda.losses`); returns its (total,
+    clean, extra or None) losses. perm: the batch's mixup pairing (pair-first batches), None to draw one."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss, clean, mix_loss = loss_fn.backward(model, enc, labels, rng, perm)
     if max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
     optimizer.step()
@@ -350,7 +322,7 @@ def _running_losses(sums, batches):
 
 
 def _train_epoch(
-    model, tokenizer, optimizer, texts, labels, rng, spec, mix, state, device, save, every_s, on_batch_end
+    model, tokenizer, optimizer, texts, labels, rng, spec, loss_fn, state, device, save, every_s, on_batch_end
 ):
     """The epoch in progress (`state.partial`), from its first batch or from the batch after its last checkpoint.
 
@@ -387,7 +359,7 @@ def _train_epoch(
         enc = tokenize_batch(tokenizer, [texts[i] for i in idx], max_length).to(device)
         y = labels[idx].to(device)
         loss, clean, mix_loss = train_step(
-            model, optimizer, dict(enc), y, mix, rng, float(training["max_grad_norm"]), bool(training["bf16"]), perm
+            model, optimizer, dict(enc), y, loss_fn, rng, float(training["max_grad_norm"]), perm
         )
         sums["loss"] += loss.item()
         sums["clean"] += clean.item()
@@ -451,7 +423,7 @@ def fine_tune(
     adv_texts, adv_labels = (
         select_adversarial(adv_df, spec["ada"]["ratio"], len(train_df)) if method in ADV_METHODS else ([], [])
     )
-    mix = mixup_config(spec)
+    loss_fn = method_loss(spec)
 
     set_seed(seed)  # python, numpy and torch (CUDA included)
     rng = np.random.default_rng(seed)
@@ -462,8 +434,7 @@ def fine_tune(
         raise AmdaError(
             f"model.num_layers is {spec['model']['num_layers']} but {spec['model']['source']} has {layers} layers"
         )
-    if mix is not None:
-        check_layers(model, mix.layers)
+    loss_fn.check_model(model)
     model.to(device)
     optimizer = make_optimizer(model, training)
 
@@ -504,7 +475,7 @@ def fine_tune(
             base_labels + state.adv_labels,
             rng,
             spec,
-            mix,
+            loss_fn,
             state,
             device,
             save,
@@ -520,7 +491,7 @@ def fine_tune(
         if on_epoch_end is not None:
             on_epoch_end(record)
 
-    metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), mix)
+    metrics = _final_metrics(spec, model, tokenizer, dev_df, test_df, state, len(train_df), len(adv_texts), loss_fn)
     metrics["device"] = device.type
     name_labels(model, spec["label_names"])
     write_model_dir(out_dir, model, tokenizer, metrics)
@@ -528,7 +499,7 @@ def fine_tune(
     return metrics
 
 
-def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, num_fixed_adv, mix):
+def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, num_fixed_adv, loss_fn):
     """metrics.json: run identity, accuracies (through predict_logits), per-epoch losses, counts.
 
     train_seconds is the wall time of all epochs (iterative attacks included); examples_per_second
@@ -548,8 +519,7 @@ def _final_metrics(spec, model, tokenizer, dev_df, test_df, state, num_clean, nu
         "num_clean": num_clean,
         "num_adversarial": num_fixed_adv + len(state.adv_texts),
         "num_mixed": state.num_mixed,
-        "alpha": mix.alpha if mix else None,
-        "mix_layers": list(mix.layers) if mix else None,
+        **loss_fn.metrics(),
     }
 
 

@@ -14,11 +14,11 @@ import math
 
 import torch
 
+from amda import records
 from amda.attack.offline import require_textattack
 from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
 from amda.counterfit import read_embedding_dir
 from amda.errors import AmdaError
-from amda.naming import ATTACKS
 
 textattack = require_textattack()
 from textattack.attack_recipes import PWWSRen2019, TextFoolerJin2019  # noqa: E402
@@ -93,6 +93,26 @@ def load_embedding(directory):
     return embedding
 
 
+def build_pwws(model_wrapper, attack_cfg, resources):
+    """The record's builder of PWWS: no settings beyond the limits."""
+    return pwws(model_wrapper)
+
+
+def build_textfooler(model_wrapper, attack_cfg, resources):
+    """The record's builder of TextFooler: the counter-fitted embedding and the USE settings."""
+    embedding_dir = resources.get("embedding_dir")
+    if not embedding_dir:
+        raise AmdaError(
+            "attacks.textfooler: textfooler needs the counter-fitted embedding (resources embedding_dir is not set)"
+        )
+    return textfooler(
+        model_wrapper,
+        load_embedding(str(embedding_dir)),
+        use_threshold=_number(attack_cfg, "textfooler", "use_threshold", 0.0, 1.0),
+        use_window=int(_number(attack_cfg, "textfooler", "use_window", 1, math.inf)),
+    )
+
+
 def with_limits(attack, model_wrapper, batch_size, query_budget=None, max_modification_rate=None):
     """`attack` with a query budget, a cap on the fraction of words changed and a model batch size."""
     goal_function = UntargetedClassification(
@@ -110,24 +130,12 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     """The attack `name` (one of `amda.naming.ATTACKS`) configured by `attack_cfg` (config
     `attacks.<name>`, its defaults filled in by the schema) against `model_wrapper`.
 
-    `resources`: {"nltk_data": dir, "embedding_dir": dir or None}; TextFooler needs the embedding.
+    `resources`: {"nltk_data": dir, "embedding_dir": dir or None}; the attack's record (`amda.records`) names
+    its builder and whether it needs the embedding.
     """
-    if name == "pwws":
-        attack = pwws(model_wrapper)
-    elif name == "textfooler":
-        embedding_dir = resources.get("embedding_dir")
-        if not embedding_dir:
-            raise AmdaError(
-                f"attacks.{name}: textfooler needs the counter-fitted embedding (resources embedding_dir is not set)"
-            )
-        attack = textfooler(
-            model_wrapper,
-            load_embedding(str(embedding_dir)),
-            use_threshold=_number(attack_cfg, name, "use_threshold", 0.0, 1.0),
-            use_window=int(_number(attack_cfg, name, "use_window", 1, math.inf)),
-        )
-    else:
-        raise AmdaError(f"attacks.{name}: unknown attack (expected one of {', '.join(ATTACKS)})")
+    if name not in records.ATTACKS:
+        raise AmdaError(f"attacks.{name}: unknown attack (expected one of {', '.join(records.ATTACKS)})")
+    attack = records.resolve(records.ATTACKS[name].builder)(model_wrapper, attack_cfg, resources)
     budget = optional_number(attack_cfg, name, "query_budget", 1, math.inf)
     rate = optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(

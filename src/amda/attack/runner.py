@@ -28,27 +28,10 @@ from amda.data import has_words
 from amda.errors import AmdaError
 from amda.io import write_parquet_atomic, write_text_atomic
 from amda.naming import APART, PRE_NESTING_ATTACK_SIZE, RESULT_TYPES, share_count
+from amda.outcomes import RECORD_COLUMNS, read_records, records_frame
 
 log = logging.getLogger(__name__)
 
-RECORD_COLUMNS = (
-    "idx",
-    "original_text",
-    "perturbed_text",
-    "label",
-    "pred_before",
-    "pred_after",
-    "result",
-    "error",
-    "queries",
-    "words_changed",
-    "num_words",
-    "modification_rate",
-    "openattack_modification_rate",
-    "truncated",
-    "sample_rank",
-    "seconds",
-)
 SHARD_NAME = re.compile(r"shard(\d+)-of-(\d+)\.parquet$")
 PROGRESS_EVERY_S = 30.0  # at most this long between two progress lines of a running attack
 PROGRESS_POLL_S = 5.0  # how often a progress line falling due is looked for while one example runs
@@ -529,26 +512,7 @@ def attack_examples(
     return [done[idx] for idx in idxs]
 
 
-def records_frame(records):
-    return pd.DataFrame(list(records), columns=list(RECORD_COLUMNS))
-
-
 # ---------------------------------------------------------------- merge and summary
-
-
-def read_records(path):
-    """A shard's or a TAE's records; AmdaError naming the file if it is missing or malformed."""
-    path = Path(path)
-    if not path.is_file():
-        raise AmdaError(f"{path}: attack records file does not exist")
-    df = pd.read_parquet(path)
-    missing = [c for c in RECORD_COLUMNS if c not in df.columns]
-    if missing:
-        raise AmdaError(f"{path}: missing column(s) {', '.join(missing)}")
-    bad = sorted(set(df["result"]) - set(RESULT_TYPES))
-    if bad:
-        raise AmdaError(f"{path}: unknown result value(s) {', '.join(map(str, bad))}")
-    return df
 
 
 def _check_shard_set(paths):

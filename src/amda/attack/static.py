@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from amda.attack.runner import read_records
 from amda.inference import predict_logits
 from amda.naming import APART
+from amda.outcomes import read_records
 
 
 def _correct(model, tokenizer, texts, labels, max_length, batch_size):

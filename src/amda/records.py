@@ -1,0 +1,189 @@
+"""Each training method and each attack declared once, as a record: everything else (naming's method and
+attack sets, display names, the schema's enums and attack settings, wildcard constraints, rule inputs, the
+claims' comparisons and the paper's effects, the training loss, the attack builder) is derived from
+`METHODS` and `ATTACKS`. Standard library only, so planning, tables and claims read the records without
+importing torch or TextAttack; the loss and the builder are dotted paths, imported where they run."""
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+# The paper's claims in the order claims.csv and the effect rows list them.
+CLAIMS = (
+    "AMDA beats ADA",
+    "AMDA beats its mixup alone",
+    "ADA beats base",
+    "mixup beats base",
+    "one-shot beats iterative",
+)
+# What a method trains on: clean data; the adversarial set made once on the victim; or attacks of its own
+# model between epochs.
+TRAINING_DATA = ("clean", "one_shot", "iterative")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The paper says the method (A) is more robust than `baseline` (B) when `direction` is +1.
+    `paper_tables`: the paper's tables whose effect rows (A − B beside the paper's) show it."""
+
+    claim: str
+    baseline: str
+    direction: int = 1
+    paper_tables: tuple = ()
+
+
+@dataclass(frozen=True)
+class Method:
+    """A training method. `loss`: "module:Class" of its per-batch loss (`amda.losses`); `mixup`: tmix, smix or
+    None; `one_shot`: for an iterative method, the one-shot method whose α and ratio it takes; `adds_to`: for
+    an AMDA method, the mixup-only method it adds adversarial data to; `settings`: config sections of its
+    own ({section: {key: JSON-schema property with its default}}), added to the schema and copied into the
+    method's training spec."""
+
+    name: str
+    display: str
+    data: str
+    loss: str = "amda.losses:CrossEntropy"
+    mixup: str = None
+    one_shot: str = None
+    adds_to: str = None
+    comparisons: tuple = ()
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attack:
+    """An attack recipe. `builder`: "module:function" (model_wrapper, attack_cfg, resources) -> a TextAttack
+    attack before its limits; `resources`: what running it needs besides the model (`nltk`, `embedding`);
+    `settings`: JSON-schema properties of `attacks.<name>` beside the limits every attack has."""
+
+    name: str
+    display: str
+    builder: str
+    resources: tuple = ("nltk",)
+    settings: dict = field(default_factory=dict)
+
+    def needs(self, resource):
+        return resource in self.resources
+
+
+def _register(*records):
+    return {record.name: record for record in records}
+
+
+METHODS = _register(
+    Method("base", "Base", "clean"),
+    Method(
+        "ada",
+        "ADA",
+        "one_shot",
+        comparisons=(
+            Comparison("ADA beats base", "base", paper_tables=(2, 3)),
+            Comparison("one-shot beats iterative", "ada_iter", paper_tables=(4,)),
+        ),
+    ),
+    Method(
+        "tmix",
+        "TMix",
+        "clean",
+        loss="amda.losses:Mixup",
+        mixup="tmix",
+        comparisons=(Comparison("mixup beats base", "base"),),
+    ),
+    Method(
+        "smix",
+        "SMix",
+        "clean",
+        loss="amda.losses:Mixup",
+        mixup="smix",
+        comparisons=(Comparison("mixup beats base", "base"),),
+    ),
+    Method(
+        "amda_tmix",
+        "AMDA-TMix",
+        "one_shot",
+        loss="amda.losses:Mixup",
+        mixup="tmix",
+        adds_to="tmix",
+        comparisons=(
+            Comparison("AMDA beats ADA", "ada", paper_tables=(2, 3)),
+            Comparison("AMDA beats its mixup alone", "tmix", paper_tables=(2, 3)),
+            Comparison("one-shot beats iterative", "amda_tmix_iter", paper_tables=(4,)),
+        ),
+    ),
+    Method(
+        "amda_smix",
+        "AMDA-SMix",
+        "one_shot",
+        loss="amda.losses:Mixup",
+        mixup="smix",
+        adds_to="smix",
+        comparisons=(
+            Comparison("AMDA beats ADA", "ada", paper_tables=(2, 3)),
+            Comparison("AMDA beats its mixup alone", "smix", paper_tables=(2, 3)),
+            Comparison("one-shot beats iterative", "amda_smix_iter", paper_tables=(4,)),
+        ),
+    ),
+    Method("ada_iter", "ADA (iterative)", "iterative", one_shot="ada"),
+    Method(
+        "amda_tmix_iter",
+        "AMDA-TMix (iterative)",
+        "iterative",
+        loss="amda.losses:Mixup",
+        mixup="tmix",
+        one_shot="amda_tmix",
+    ),
+    Method(
+        "amda_smix_iter",
+        "AMDA-SMix (iterative)",
+        "iterative",
+        loss="amda.losses:Mixup",
+        mixup="smix",
+        one_shot="amda_smix",
+    ),
+)
+
+ATTACKS = _register(
+    Attack("pwws", "PWWS", "amda.attack.recipes:build_pwws"),
+    Attack(
+        "textfooler",
+        "TextFooler",
+        "amda.attack.recipes:build_textfooler",
+        resources=("nltk", "embedding"),
+        settings={
+            "use_threshold": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 0.840845057,
+                "description": "TextFoolerJin2019's angular USE threshold",
+            },
+            "use_window": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 15,
+                "description": "words each side; max_length is at most 4096 tokens",
+            },
+        },
+    ),
+)
+
+
+def comparisons():
+    """(claim, A, B, direction) of every comparison, in CLAIMS order, then the methods' order."""
+    found = [(c, name) for name, method in METHODS.items() for c in method.comparisons]
+    found.sort(key=lambda item: CLAIMS.index(item[0].claim))
+    return tuple((c.claim, a, c.baseline, c.direction) for c, a in found)
+
+
+def effects(table):
+    """(A, B) of the comparisons whose effect A − B the paper's Table `table` shows, in comparisons() order."""
+    found = [(c, name) for name, method in METHODS.items() for c in method.comparisons if table in c.paper_tables]
+    found.sort(key=lambda item: CLAIMS.index(item[0].claim))
+    return tuple((a, c.baseline) for c, a in found)
+
+
+def resolve(dotted):
+    """The object a "module:name" path names, imported now (the records themselves import nothing heavy)."""
+    module, _, name = dotted.partition(":")
+    return getattr(import_module(module), name)
