@@ -43,7 +43,7 @@ rule adv_train_shard:
 rule merge_adv_train:
     input:
         shards=lambda wc: [adv_train_shard(wc.dataset, wc.model, wc.attack, i, ADV_SHARDS) for i in range(ADV_SHARDS)],
-        code=stage_code("merge_attack.py", "attack/runner.py", "io.py"),
+        code=stage_code("merge_attack.py", "attack/runner.py", "attack/rates.py", "io.py"),
     output:
         parquet=adv_train("{dataset}", "{model}", "{attack}"),
         summary=adv_train("{dataset}", "{model}", "{attack}", "json"),
@@ -99,7 +99,7 @@ rule attack_shard:
 rule merge_attack:
     input:
         shards=lambda wc: [run_of(wc).tae_shard(wc.attack, i, SHARDS) for i in range(SHARDS)],
-        code=stage_code("merge_attack.py", "attack/runner.py", "io.py"),
+        code=stage_code("merge_attack.py", "attack/runner.py", "attack/rates.py", "io.py"),
     output:
         parquet=WILDCARDS.tae("{attack}", "parquet"),
         summary=WILDCARDS.tae("{attack}"),

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from amda.attack.rates import tae_rates
 from amda.data import has_words
 from amda.errors import AmdaError
 from amda.io import write_parquet_atomic, write_text_atomic
@@ -583,17 +584,11 @@ def merge_shards(paths):
     return merged.sort_values("idx", kind="stable").reset_index(drop=True)[list(RECORD_COLUMNS)]
 
 
-def _ratio(num, den):
-    return num / den if den else None
-
-
 def summarize(records):
     """Counts and rates of an attack's records (formulas in docs/ARCHITECTURE.md)."""
     df = records if isinstance(records, pd.DataFrame) else records_frame(records)
     counts = {name: int((df["result"] == name).sum()) for name in RESULT_TYPES}
     n = len(df)
-    scored = n - sum(counts[name] for name in APART)
-    attacked = counts["successful"] + counts["failed"]
     success = df[df["result"] == "successful"]
     searched = df[df["result"].isin(["successful", "failed"])]
     # The reference counts an example already misclassified as a successful attack left unchanged.
@@ -601,9 +596,7 @@ def summarize(records):
     return {
         "n": n,
         "counts": counts,
-        "clean_accuracy": _ratio(attacked, scored),
-        "accuracy_under_attack": _ratio(counts["failed"], scored),
-        "attack_success_rate": _ratio(counts["successful"], attacked),
+        **tae_rates(counts, n),
         "mean_modification_rate": float(success["modification_rate"].mean()) if len(success) else None,
         "openattack_modification_rate": (
             float(openattack["openattack_modification_rate"].mean()) if len(openattack) else None
