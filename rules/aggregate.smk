@@ -118,7 +118,9 @@ for _name in CLAIM_TABLES:
             tae=tae_files(PAIRS.get(_name, [])),
             records=sorted({r.tae(a, "parquet") for r, a in PAIRS.get(_name, [])}),
             sae=sae_files(PAIRS.get(_name, [])) if _name == "table1" else [],
-            code=stage_code("claims.py", "claims.py", "stats.py", "aggregate.py", "io.py", "naming.py"),
+            code=stage_code(
+                "claims.py", "claims.py", "stats.py", "aggregate.py", "attack/rates.py", "io.py", "naming.py"
+            ),
         output:
             f"results/claims/{_name}.csv",
         log:

@@ -244,6 +244,7 @@ TABLES = config["tables"]
 AGG_CODE = stage_code(
     "aggregate.py",
     "aggregate.py",
+    "attack/rates.py",
     "tables.py",
     "figures.py",
     "paper.py",

@@ -404,7 +404,8 @@ def test_every_rule_has_a_log_and_a_benchmark(workflow):
 
 def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
     """Editing io.py (atomic writes) or naming.py (run identity, the attacked share) reruns the stages that
-    import them; data.py (which texts have words) reruns the attacks."""
+    import them; data.py (which texts have words) reruns the attacks; attack/rates.py (a TAE summary's rates from
+    its counts) reruns the merges that write them and the aggregation that recomputes them."""
     result = snakemake(workflow, "-n", "results/table2.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     inputs = {}
@@ -419,6 +420,8 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
     for rule in ("attack_shard", "adv_train_shard"):
         assert "src/amda/data.py" in inputs[rule], (rule, inputs[rule])
+    for rule in ("merge_attack", "merge_adv_train", "table2", "claims_table2"):  # they compute or recompute rates
+        assert "src/amda/attack/rates.py" in inputs[rule], (rule, inputs[rule])
 
 
 def _planned_jobs(workflow, *args):
