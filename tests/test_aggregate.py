@@ -509,6 +509,45 @@ def test_an_sae_summary_is_checked_against_its_per_sentence_outcomes(tmp_path):
     stage.main(args)  # agrees with its outcomes: accepted
 
 
+# --- Data warnings under the tables ----------------------------------------------------------------
+
+
+def write_stats(path, test_labels=None, kept=0):
+    """A data stage's stats.json (only the keys data_warnings reads): balanced splits unless told otherwise."""
+    splits = {split: {"labels": {"0": 5, "1": 5}} for split in ("train", "dev", "test")}
+    splits["test"]["labels"] = test_labels or splits["test"]["labels"]
+    stats = {
+        "label_names": ["negative", "positive"],
+        "splits": splits,
+        "overlap_after": {"train_test": {"exact": kept, "normalised": kept}},
+    }
+    path.write_text(json.dumps(stats))
+    return str(path)
+
+
+def test_a_test_split_with_one_class_is_warned_of_under_the_table(tmp_path):
+    stage.main(table2_args(tmp_path))
+    plain = (tmp_path / "table2.md").read_text()
+    balanced = write_stats(tmp_path / "balanced.json")
+    stage.main([*table2_args(tmp_path), "--data-stats", balanced])
+    assert (tmp_path / "table2.md").read_text() == plain  # nothing to warn of: the same bytes
+    one_class = write_stats(tmp_path / "stats.json", test_labels={"0": 6, "1": 0}, kept=3)
+    stage.main([*table2_args(tmp_path), "--data-stats", balanced, one_class])
+    assert (tmp_path / "table2.md").read_text() == plain + (
+        "\n**Warnings: what changes the meaning of these numbers**\n\n"
+        f"- {one_class}: the test split has no rows with label 1 (positive): its accuracies cover the other labels only\n"
+        f"- {one_class}: 3 train rows also occur in test (drop_test_overlap is off):"
+        " test accuracies include texts seen in training\n"
+    )
+
+
+def test_a_stats_file_without_label_counts_is_named(tmp_path):
+    bad = tmp_path / "stats.json"
+    bad.write_text(json.dumps({"label_names": ["negative", "positive"]}))
+    with pytest.raises(AmdaError, match=f"^data statistics file {re.escape(str(bad))} lacks 'splits'"):
+        stage.main([*table2_args(tmp_path), "--data-stats", str(bad)])
+
+
 # --- Figures -------------------------------------------------------------------------------------
 
 

@@ -493,6 +493,19 @@ def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_pa
     assert _snapshot(workflow / "results" / "data") == before
 
 
+def test_a_test_split_with_one_class_is_warned_of_on_the_console(workflow, tmp_path):
+    """The data stage logs it in its job log only; the end of the run prints it from stats.json."""
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
+    test = pd.read_parquet(src / "test.parquet")
+    test[test["label"] == 0].to_parquet(src / "test.parquet")
+    result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning: results/")] == [
+        "warning: results/data/sst2/stats.json: the test split has no rows with label 1 (positive):"
+        " its accuracies cover the other labels only"
+    ], result.stderr[-3000:]
+
+
 def test_the_configfile_hook_imports_no_amda_at_interpreter_start(tmp_path):
     """The venv's .pth hook (`make setup`) wraps Snakemake's config-file loader at interpreter start
     without importing the `amda` package, so each checkout sharing the venv imports its own."""

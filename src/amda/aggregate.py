@@ -117,7 +117,7 @@ def _checked_sae(summary):
     return summary.recomputed({"static_accuracy": (sum(correct), len(correct))}, "its correct list gives")
 
 
-def _read(path, required, kind):
+def _load(path, kind):
     try:
         with open(path) as fh:
             record = json.load(fh)
@@ -127,6 +127,11 @@ def _read(path, required, kind):
         raise AmdaError(f"{kind} file {path} is not valid JSON: {err}") from None
     if not isinstance(record, dict):
         raise AmdaError(f"{kind} file {path} must hold a JSON object")
+    return record
+
+
+def _read(path, required, kind):
+    record = _load(path, kind)
     missing = [key for key in IDENTITY_KEYS + required if key not in record]
     if missing:
         raise AmdaError(f"{kind} file {path} lacks key(s) {', '.join(missing)}")
@@ -220,6 +225,41 @@ class Summaries:
             return self._metrics[run]
         except KeyError:
             raise AmdaError(f"{self.table}: no training metrics (metrics.json) for {describe_run(run)}") from None
+
+
+def data_warnings(stats_paths):
+    """What the data stage's stats.json files say changes the meaning of results made on that data, one
+    `path: message` line each: an evaluated split (dev, test) with no rows of a label, whose accuracies then
+    cover the other labels only, and test texts that also occur in train (kept with drop_test_overlap off).
+    The data stage logs such findings only in its job log; the console and the tables' Markdown show these."""
+    lines = []
+    for path in stats_paths:
+        stats = _load(path, "data statistics")
+        try:
+            for split in ("dev", "test"):
+                labels = stats["splits"][split]["labels"]
+                empty = [f"{k} ({name})" for k, name in enumerate(stats["label_names"]) if not labels.get(str(k))]
+                if empty:
+                    lines.append(
+                        f"{path}: the {split} split has no rows with label {', '.join(empty)}:"
+                        " its accuracies cover the other labels only"
+                    )
+            kept = stats["overlap_after"]["train_test"]["normalised"]
+        except (KeyError, TypeError, AttributeError) as err:
+            raise AmdaError(f"data statistics file {path} lacks {err} (rebuild it with the data stage)") from None
+        if kept:
+            lines.append(
+                f"{path}: {kept} train rows also occur in test (drop_test_overlap is off):"
+                " test accuracies include texts seen in training"
+            )
+    return lines
+
+
+def warnings_markdown(lines):
+    """The data warnings as a list under a table's Markdown; nothing when there are none."""
+    if not lines:
+        return ""
+    return "\n**Warnings: what changes the meaning of these numbers**\n\n" + "".join(f"- {line}\n" for line in lines)
 
 
 @dataclass(frozen=True)
