@@ -8,6 +8,7 @@ rule table1:
     input:
         unpack(table_inputs(PAIRS.get("table1", []), with_sae=True)),
         claims="results/claims/table1.csv" if "table1" in CLAIM_TABLES else [],
+        data_stats=stats_files(PAIRS.get("table1", [])),
     output:
         csv=report("results/table1.csv", caption="../report/table1.rst", category="Tables"),
         md="results/table1.md",
@@ -26,7 +27,8 @@ rule table1:
         claims="--claims results/claims/table1.csv" if "table1" in CLAIM_TABLES else "",
     shell:
         "python workflow_scripts/aggregate.py table1 --tae {input.tae} --metrics {input.metrics} --sae {input.sae}"
-        " --victim-seed {params.victim_seed} {params.claims} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+        " --victim-seed {params.victim_seed} {params.claims} --data-stats {input.data_stats}"
+        " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
 for _name in ("table2", "table3", "table4"):
@@ -37,6 +39,7 @@ for _name in ("table2", "table3", "table4"):
         input:
             unpack(table_inputs(PAIRS.get(_name, []))),
             claims=f"results/claims/{_name}.csv" if _name in CLAIM_TABLES else [],
+            data_stats=stats_files(PAIRS.get(_name, [])),
         output:
             csv=report(f"results/{_name}.csv", caption=f"../report/{_name}.rst", category="Tables"),
             md=f"results/{_name}.md",
@@ -55,7 +58,7 @@ for _name in ("table2", "table3", "table4"):
             claims=f"--claims results/claims/{_name}.csv" if _name in CLAIM_TABLES else "",
         shell:
             "python workflow_scripts/aggregate.py {params.table} --tae {input.tae} --metrics {input.metrics}"
-            " {params.claims} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+            " {params.claims} --data-stats {input.data_stats} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
 for _name in ("figure2", "figure3"):

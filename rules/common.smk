@@ -125,6 +125,11 @@ def token_files(pairs):
     return sorted({TOKEN_STATS.format(dataset=r.dataset, model=r.model) for r, _ in pairs})
 
 
+def stats_files(pairs):
+    """The data stage's stats.json of every dataset a table shows: its warnings go under the table."""
+    return sorted({f"results/data/{r.dataset}/stats.json" for r, _ in pairs})
+
+
 def stage_code(script, leave_out=()):
     """A stage's script and the package files it runs, found from its imports (`amda.code_inputs`): as inputs,
     editing any of them reruns the stage (mtime)."""
@@ -299,3 +304,17 @@ _PAIRS_IN_USE = [pair for pairs in PAIRS.values() for pair in pairs]
 _OVERLAYS = [(os.path.relpath(f), load_yaml(f)) for f in _overlays()]
 for _name, _warning in overlay_warnings(load_yaml("config.yaml"), _OVERLAYS, _PAIRS_IN_USE) if _OVERLAYS else ():
     print(f"warning: {_name}: {_warning}", file=sys.stderr)
+
+
+def print_data_warnings():
+    """The data warnings (amda.aggregate.data_warnings: what changes the meaning of the results) on the console
+    at the end of a run that ran jobs: Snakemake shows a job's log only when the job fails."""
+    from amda.aggregate import data_warnings
+
+    found = [f"results/data/{name}/stats.json" for name in config["datasets"]]
+    try:
+        lines = data_warnings([path for path in found if os.path.exists(path)])
+    except AmdaError as err:
+        lines = [str(err)]
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)

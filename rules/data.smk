@@ -52,3 +52,12 @@ rule token_stats:
     shell:
         "python workflow_scripts/token_stats.py --data-dir {params.data_dir:q} --source {params.source:q}"
         " --max-length {params.max_length} --cache-dir {params.cache:q} --out {output:q} > {log:q} 2>&1"
+
+
+# What changes the meaning of the results (a test split with one class, ...) reaches the console.
+onsuccess:
+    print_data_warnings()
+
+
+onerror:
+    print_data_warnings()

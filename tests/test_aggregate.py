@@ -5,6 +5,7 @@ Expected numbers are computed by hand from tests/fixtures/aggregate (values list
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -414,6 +415,139 @@ def test_a_summary_without_a_required_key_names_the_file_and_key(tmp_path):
     bad.write_text(json.dumps(record))
     with pytest.raises(AmdaError, match=f"TAE summary file {bad} lacks key\\(s\\) accuracy_under_attack"):
         Summaries.load("table2", tae=[str(bad)])
+
+
+# --- Summaries are checked against their own counts ------------------------------------------------
+
+
+def edited_fixture(tmp_path, pattern, index, **changes):
+    """The fixture list of `pattern` with file `index` replaced by an edited copy under tmp_path."""
+    paths = fixture_files(pattern)
+    record = {**json.loads(Path(paths[index]).read_text()), **changes}
+    edited = tmp_path / Path(paths[index]).relative_to(FIXTURES)
+    edited.parent.mkdir(parents=True)
+    edited.write_text(json.dumps(record))
+    paths[index] = str(edited)
+    return paths, str(edited)
+
+
+def test_a_rate_its_own_counts_contradict_is_refused_in_one_line_naming_file_field_and_values(tmp_path):
+    # the issue's example: 3 of 6 withstood the attack, yet the file says 0.99
+    counts = {"successful": 3, "failed": 3, "skipped": 0, "errored": 0, "capped": 0, "no_words": 0}
+    tae, bad = edited_fixture(
+        tmp_path,
+        "tae-pwws.json",
+        0,
+        n=6,
+        counts=counts,
+        clean_accuracy=1.0,
+        attack_success_rate=0.5,
+        accuracy_under_attack=0.99,
+    )
+    stage.main(table2_args(tmp_path))  # the table made before, from consistent summaries, keeps its bytes
+    before = {name: (tmp_path / name).read_bytes() for name in ("table2.csv", "table2.md")}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *table2_args(tmp_path, tae=tae)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert done.stderr.strip() == (
+        f"error: {bad}: accuracy_under_attack is 0.99 but its counts give 3/6 = 0.5;"
+        f" rebuild it: snakemake --cores 1 --force {bad}"
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"clean_accuracy": 0.5}, "clean_accuracy is 0.5 but its counts give 86/100 = 0.86"),
+        ({"attack_success_rate": 0.6}, "attack_success_rate is 0.6 but its counts give 56/86 = 0.6512"),
+        ({"attack_success_rate": None}, "attack_success_rate is null but its counts give 56/86 = 0.6512"),
+        ({"n": 99}, "n is 99 but its counts add up to 100"),
+        ({"n": 100.5}, "n is 100.5 but its counts add up to 100"),
+        (
+            {"counts": {"successful": 56, "failed": 30, "skipped": 14, "errored": 0, "capped": 0}},
+            "counts.no_words must be a non-negative integer, got None",
+        ),
+        (
+            {"counts": {"successful": 58, "failed": 30, "skipped": 14, "errored": -2, "capped": 0, "no_words": 0}},
+            "counts.errored must be a non-negative integer, got -2",
+        ),
+    ],
+)
+def test_a_tae_summary_that_disagrees_with_its_counts_is_refused(tmp_path, changes, message):
+    tae, bad = edited_fixture(tmp_path, "tae-pwws.json", 0, **changes)  # ada seed 42: 56 successful, 30 failed
+    assert "/ada/pwws/default/seed42/" in bad
+    with pytest.raises(AmdaError, match=f"^{re.escape(bad)}: {re.escape(message)}"):
+        Summaries.load("table2", tae=tae)
+
+
+def test_rates_come_from_the_counts_so_a_rounded_rate_changes_no_table_byte(tmp_path):
+    stage.main(table2_args(tmp_path))
+    expected = {name: (tmp_path / name).read_bytes() for name in ("table2.csv", "table2.md")}
+    tae, _ = edited_fixture(tmp_path / "rounded", "tae-pwws.json", 0, attack_success_rate=0.6512)  # 56/86 = 0.65116
+    stage.main(table2_args(tmp_path, tae=tae))
+    assert {name: (tmp_path / name).read_bytes() for name in expected} == expected
+
+
+def test_an_sae_summary_is_checked_against_its_per_sentence_outcomes(tmp_path):
+    correct = [1] * 10 + [0] * 90
+    args = table1_args(tmp_path)
+    sae = fixture_files("sae-pwws.json")  # seed 42 first: static_accuracy 0.1 of n 100
+    for changes, message in [
+        (
+            {"correct": correct, "static_accuracy": 0.2},
+            "static_accuracy is 0.2 but its correct list gives 10/100 = 0.1",
+        ),
+        ({"correct": correct[:99]}, "n is 100 but its correct list holds 99"),
+        ({"correct": [True] * 100}, "correct must be a list of 0 and 1"),
+    ]:
+        edited, bad = edited_fixture(tmp_path / str(len(message)), "sae-pwws.json", 0, **changes)
+        assert sae[0].endswith("/seed42/sae-pwws.json")
+        args[args.index("--sae") + 1] = bad
+        with pytest.raises(AmdaError, match=f"^{re.escape(bad)}: {re.escape(message)}"):
+            stage.main(args)
+    edited, good = edited_fixture(tmp_path / "good", "sae-pwws.json", 0, correct=correct)
+    args[args.index("--sae") + 1] = good
+    stage.main(args)  # agrees with its outcomes: accepted
+
+
+# --- Data warnings under the tables ----------------------------------------------------------------
+
+
+def write_stats(path, test_labels=None, kept=0):
+    """A data stage's stats.json (only the keys data_warnings reads): balanced splits unless told otherwise."""
+    splits = {split: {"labels": {"0": 5, "1": 5}} for split in ("train", "dev", "test")}
+    splits["test"]["labels"] = test_labels or splits["test"]["labels"]
+    stats = {
+        "label_names": ["negative", "positive"],
+        "splits": splits,
+        "overlap_after": {"train_test": {"exact": kept, "normalised": kept}},
+    }
+    path.write_text(json.dumps(stats))
+    return str(path)
+
+
+def test_a_test_split_with_one_class_is_warned_of_under_the_table(tmp_path):
+    stage.main(table2_args(tmp_path))
+    plain = (tmp_path / "table2.md").read_text()
+    balanced = write_stats(tmp_path / "balanced.json")
+    stage.main([*table2_args(tmp_path), "--data-stats", balanced])
+    assert (tmp_path / "table2.md").read_text() == plain  # nothing to warn of: the same bytes
+    one_class = write_stats(tmp_path / "stats.json", test_labels={"0": 6, "1": 0}, kept=3)
+    stage.main([*table2_args(tmp_path), "--data-stats", balanced, one_class])
+    assert (tmp_path / "table2.md").read_text() == plain + (
+        "\n**Warnings: what changes the meaning of these numbers**\n\n"
+        f"- {one_class}: the test split has no rows with label 1 (positive): its accuracies cover the other labels only\n"
+        f"- {one_class}: 3 train rows also occur in test (drop_test_overlap is off):"
+        " test accuracies include texts seen in training\n"
+    )
+
+
+def test_a_stats_file_without_label_counts_is_named(tmp_path):
+    bad = tmp_path / "stats.json"
+    bad.write_text(json.dumps({"label_names": ["negative", "positive"]}))
+    with pytest.raises(AmdaError, match=f"^data statistics file {re.escape(str(bad))} lacks 'splits'"):
+        stage.main([*table2_args(tmp_path), "--data-stats", str(bad)])
 
 
 # --- Figures -------------------------------------------------------------------------------------

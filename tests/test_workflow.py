@@ -404,7 +404,8 @@ def test_every_rule_has_a_log_and_a_benchmark(workflow):
 
 def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
     """Editing io.py (atomic writes) or naming.py (run identity, the attacked share) reruns the stages that
-    import them; data.py (which texts have words) reruns the attacks."""
+    import them; data.py (which texts have words) reruns the attacks; rates.py (a TAE summary's rates from
+    its counts) reruns the merges that write them and the aggregation that recomputes them."""
     result = snakemake(workflow, "-n", "results/table2.csv")
     assert result.returncode == 0, result.stderr[-3000:]
     inputs = {}
@@ -419,6 +420,8 @@ def test_library_modules_are_code_inputs_of_the_rules_that_use_them(workflow):
         assert "src/amda/naming.py" in inputs[rule], (rule, inputs[rule])
     for rule in ("attack_shard", "adv_train_shard"):
         assert "src/amda/data.py" in inputs[rule], (rule, inputs[rule])
+    for rule in ("merge_attack", "merge_adv_train", "table2", "claims_table2"):  # they compute or recompute rates
+        assert "src/amda/rates.py" in inputs[rule], (rule, inputs[rule])
 
 
 def _planned_jobs(workflow, *args):
@@ -488,6 +491,19 @@ def test_a_source_edited_to_lose_a_label_keeps_computed_results(workflow, tmp_pa
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {src}/train.parquet: no rows with label 1 (positive); check label_names"], result.stderr
     assert _snapshot(workflow / "results" / "data") == before
+
+
+def test_a_test_split_with_one_class_is_warned_of_on_the_console(workflow, tmp_path):
+    """The data stage logs it in its job log only; the end of the run prints it from stats.json."""
+    src, overlay = _own_sst2(workflow, tmp_path, head=200)
+    test = pd.read_parquet(src / "test.parquet")
+    test[test["label"] == 0].to_parquet(src / "test.parquet")
+    result = snakemake(workflow, "--cores", "1", "results/data/sst2/stats.json", "--configfile", overlay)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning: results/")] == [
+        "warning: results/data/sst2/stats.json: the test split has no rows with label 1 (positive):"
+        " its accuracies cover the other labels only"
+    ], result.stderr[-3000:]
 
 
 def test_the_configfile_hook_imports_no_amda_at_interpreter_start(tmp_path):

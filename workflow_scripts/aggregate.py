@@ -9,7 +9,7 @@ missing one is an error that names the model and attack.
 
 import argparse
 
-from amda.aggregate import Summaries
+from amda.aggregate import Summaries, data_warnings, warnings_markdown
 from amda.claims import read_claims
 from amda.cli import run_main
 from amda.figures import plot_sweep, sweep_frame, swept_values
@@ -28,7 +28,7 @@ FOUND = "default: every value in the TAE summaries"
 
 def _write_table(frame, markdown, args):
     write_text_atomic(frame.to_csv(index=False), args.out_csv)
-    write_text_atomic(markdown, args.out_md)
+    write_text_atomic(markdown + warnings_markdown(data_warnings(args.data_stats)), args.out_md)
 
 
 def _grid(args, summaries, *fields):
@@ -90,6 +90,15 @@ def _inputs(parser, sae=False):
     parser.add_argument("--metrics", nargs="+", required=True, help="metrics.json of each trained model")
 
 
+def _data_stats_flag(parser):
+    parser.add_argument(
+        "--data-stats",
+        nargs="+",
+        default=[],
+        help="the data stage's stats.json of each dataset shown: what changes the numbers' meaning goes under the table",
+    )
+
+
 def _grid_flags(parser, *keys):
     for key in keys:
         parser.add_argument(f"--{key}", nargs="+", type=int if key == "seeds" else str, help=FOUND)
@@ -103,6 +112,7 @@ def build_parser():
     _inputs(table1, sae=True)
     table1.add_argument("--victim-seed", type=int, required=True)
     _grid_flags(table1, "datasets", "models", "attacks")
+    _data_stats_flag(table1)
     table1.add_argument("--seeds", nargs="+", type=int, help="re-seeded models; default: every other seed found")
     table1.add_argument(
         "--claims", help="results/claims.csv: SAE − TAE with its interval, the footer's n and detectable difference"
@@ -115,6 +125,7 @@ def build_parser():
         table = commands.add_parser(name, help="methods × attacks")
         _inputs(table)
         _grid_flags(table, "datasets", "models", "methods", "attacks", "seeds")
+        _data_stats_flag(table)
         table.add_argument("--claims", help="results/claims.csv: the mark and the footer's n and detectable difference")
         table.add_argument("--out-csv", required=True)
         table.add_argument("--out-md", required=True)

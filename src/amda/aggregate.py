@@ -11,7 +11,8 @@ import statistics
 from dataclasses import dataclass
 
 from amda.errors import AmdaError
-from amda.naming import DEFAULT_HP, METHODS, RunId, format_hp, parse_hp, train_attack_for
+from amda.naming import DEFAULT_HP, METHODS, RESULT_TYPES, RunId, format_hp, parse_hp, train_attack_for
+from amda.rates import ratio, tae_fractions
 
 IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
 TAE_KEYS = (
@@ -26,6 +27,8 @@ TAE_KEYS = (
 SAE_KEYS = ("attack", "n", "static_accuracy")
 METRICS_KEYS = ("test_accuracy",)
 PERCENT = 100.0  # summaries hold fractions; tables show percentages like the paper
+# How far a stated rate may lie from the one its counts give: a rate rounded to 4 decimals still agrees.
+RATE_TOLERANCE = 1e-4
 
 MODEL_NAMES = {"minilm": "MiniLM", "mpnet": "MPNet"}
 DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "ag_news": "AG News"}
@@ -65,12 +68,56 @@ class Summary:
 
     def count(self, name):
         counts = self.record["counts"]
-        if not isinstance(counts, dict) or not isinstance(counts.get(name), int):
-            raise AmdaError(f"{self.path}: counts.{name} must be an integer")
-        return counts[name]
+        value = counts.get(name) if isinstance(counts, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise AmdaError(f"{self.path}: counts.{name} must be a non-negative integer, got {value!r}")
+        return value
+
+    def size(self, found, what):
+        """The integer `n`, which must equal `found` (`what` says where that number comes from)."""
+        n = self.record["n"]
+        if n != found or not isinstance(n, int) or isinstance(n, bool):
+            raise AmdaError(f"{self.path}: n is {json.dumps(n)} but {what} {found}; {self.rebuild}")
+        return n
+
+    @property
+    def rebuild(self):
+        return f"rebuild it: snakemake --cores 1 --force {self.path}"
+
+    def recomputed(self, rates, source):
+        """This summary with `rates` ({field: (numerator, denominator)}: what `source` gives) in place of the
+        stated values, which must agree with them: a file whose numbers contradict each other is refused."""
+        values = {}
+        for key, (numerator, denominator) in rates.items():
+            stated, value = self.number(key), ratio(numerator, denominator)
+            if (stated is None) != (value is None) or (value is not None and abs(stated - value) > RATE_TOLERANCE):
+                given = "null" if value is None else f"{numerator}/{denominator} = {value:.4g}"
+                written = json.dumps(self.record[key])
+                raise AmdaError(f"{self.path}: {key} is {written} but {source} {given}; {self.rebuild}")
+            values[key] = value
+        return Summary(self.path, {**self.record, **values})
 
 
-def _read(path, required, kind):
+def _checked_tae(summary):
+    """A TAE summary with its rates recomputed from its result counts (amda.rates)."""
+    counts = {name: summary.count(name) for name in RESULT_TYPES}
+    n = summary.size(sum(counts.values()), "its counts add up to")
+    return summary.recomputed(tae_fractions(counts, n), "its counts give")
+
+
+def _checked_sae(summary):
+    """An SAE summary with static_accuracy recomputed from its per-sentence outcomes (`correct`, 1 where the
+    model is right), where it has them: the share of sentences it is right on."""
+    correct = summary.record.get("correct")
+    if correct is None:
+        return summary
+    if not isinstance(correct, list) or any(type(c) is not int or c not in (0, 1) for c in correct):
+        raise AmdaError(f"{summary.path}: correct must be a list of 0 and 1")
+    summary.size(len(correct), "its correct list holds")
+    return summary.recomputed({"static_accuracy": (sum(correct), len(correct))}, "its correct list gives")
+
+
+def _load(path, kind):
     try:
         with open(path) as fh:
             record = json.load(fh)
@@ -80,6 +127,11 @@ def _read(path, required, kind):
         raise AmdaError(f"{kind} file {path} is not valid JSON: {err}") from None
     if not isinstance(record, dict):
         raise AmdaError(f"{kind} file {path} must hold a JSON object")
+    return record
+
+
+def _read(path, required, kind):
+    record = _load(path, kind)
     missing = [key for key in IDENTITY_KEYS + required if key not in record]
     if missing:
         raise AmdaError(f"{kind} file {path} lacks key(s) {', '.join(missing)}")
@@ -112,10 +164,10 @@ class Summaries:
         summaries = cls(table)
         for path in tae:
             run, summary = _read(path, TAE_KEYS, "TAE summary")
-            summaries._add(summaries._tae, (run, summary.record["attack"]), summary)
+            summaries._add(summaries._tae, (run, summary.record["attack"]), _checked_tae(summary))
         for path in sae:
             run, summary = _read(path, SAE_KEYS, "SAE summary")
-            summaries._add(summaries._sae, (run, summary.record["attack"]), summary)
+            summaries._add(summaries._sae, (run, summary.record["attack"]), _checked_sae(summary))
         for path in metrics:
             run, summary = _read(path, METRICS_KEYS, "training metrics")
             summaries._add(summaries._metrics, run, summary)
@@ -173,6 +225,41 @@ class Summaries:
             return self._metrics[run]
         except KeyError:
             raise AmdaError(f"{self.table}: no training metrics (metrics.json) for {describe_run(run)}") from None
+
+
+def data_warnings(stats_paths):
+    """What the data stage's stats.json files say changes the meaning of results made on that data, one
+    `path: message` line each: an evaluated split (dev, test) with no rows of a label, whose accuracies then
+    cover the other labels only, and test texts that also occur in train (kept with drop_test_overlap off).
+    The data stage logs such findings only in its job log; the console and the tables' Markdown show these."""
+    lines = []
+    for path in stats_paths:
+        stats = _load(path, "data statistics")
+        try:
+            for split in ("dev", "test"):
+                labels = stats["splits"][split]["labels"]
+                empty = [f"{k} ({name})" for k, name in enumerate(stats["label_names"]) if not labels.get(str(k))]
+                if empty:
+                    lines.append(
+                        f"{path}: the {split} split has no rows with label {', '.join(empty)}:"
+                        " its accuracies cover the other labels only"
+                    )
+            kept = stats["overlap_after"]["train_test"]["normalised"]
+        except (KeyError, TypeError, AttributeError) as err:
+            raise AmdaError(f"data statistics file {path} lacks {err} (rebuild it with the data stage)") from None
+        if kept:
+            lines.append(
+                f"{path}: {kept} train rows also occur in test (drop_test_overlap is off):"
+                " test accuracies include texts seen in training"
+            )
+    return lines
+
+
+def warnings_markdown(lines):
+    """The data warnings as a list under a table's Markdown; nothing when there are none."""
+    if not lines:
+        return ""
+    return "\n**Warnings: what changes the meaning of these numbers**\n\n" + "".join(f"- {line}\n" for line in lines)
 
 
 @dataclass(frozen=True)

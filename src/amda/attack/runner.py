@@ -29,6 +29,7 @@ from amda.errors import AmdaError
 from amda.io import write_parquet_atomic, write_text_atomic
 from amda.naming import APART, PRE_NESTING_ATTACK_SIZE, RESULT_TYPES, share_count
 from amda.outcomes import RECORD_COLUMNS, read_records, records_frame
+from amda.rates import tae_rates
 
 log = logging.getLogger(__name__)
 
@@ -547,17 +548,11 @@ def merge_shards(paths):
     return merged.sort_values("idx", kind="stable").reset_index(drop=True)[list(RECORD_COLUMNS)]
 
 
-def _ratio(num, den):
-    return num / den if den else None
-
-
 def summarize(records):
     """Counts and rates of an attack's records (formulas in docs/ARCHITECTURE.md)."""
     df = records if isinstance(records, pd.DataFrame) else records_frame(records)
     counts = {name: int((df["result"] == name).sum()) for name in RESULT_TYPES}
     n = len(df)
-    scored = n - sum(counts[name] for name in APART)
-    attacked = counts["successful"] + counts["failed"]
     success = df[df["result"] == "successful"]
     searched = df[df["result"].isin(["successful", "failed"])]
     # The reference counts an example already misclassified as a successful attack left unchanged.
@@ -565,9 +560,7 @@ def summarize(records):
     return {
         "n": n,
         "counts": counts,
-        "clean_accuracy": _ratio(attacked, scored),
-        "accuracy_under_attack": _ratio(counts["failed"], scored),
-        "attack_success_rate": _ratio(counts["successful"], attacked),
+        **tae_rates(counts, n),
         "mean_modification_rate": float(success["modification_rate"].mean()) if len(success) else None,
         "openattack_modification_rate": (
             float(openattack["openattack_modification_rate"].mean()) if len(openattack) else None
