@@ -28,6 +28,7 @@ import torch
 from amda.cli import parse_json_object, run_main
 from amda.errors import AmdaError
 from amda.io import remove_with_empty_parents, write_parquet_atomic
+from amda.manifest import verified
 
 
 def read_split(path):
@@ -35,6 +36,7 @@ def read_split(path):
     path = Path(path)
     if not path.is_file():
         raise AmdaError(f"--data: {path} does not exist")
+    verified(path)
     try:
         df = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a corrupt file

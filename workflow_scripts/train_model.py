@@ -22,6 +22,7 @@ import torch
 
 from amda.cli import run_main
 from amda.errors import AmdaError
+from amda.manifest import verified
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, RunId
 from amda.training import fine_tune, validate_spec
 
@@ -43,6 +44,7 @@ def read_spec(args):
 def read_parquet(path, what):
     if not Path(path).is_file():
         raise AmdaError(f"{what}: {path} does not exist")
+    verified(path)
     try:
         return pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a corrupt file

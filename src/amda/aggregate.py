@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass
 
 from amda.errors import AmdaError
+from amda.manifest import verified
 from amda.naming import DEFAULT_HP, METHODS, RunId, format_hp, parse_hp, train_attack_for
 
 IDENTITY_KEYS = ("dataset", "model", "method", "train_attack", "hp", "seed")
@@ -71,6 +72,7 @@ class Summary:
 
 
 def _read(path, required, kind):
+    verified(path)
     try:
         with open(path) as fh:
             record = json.load(fh)
