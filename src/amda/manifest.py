@@ -68,9 +68,10 @@ def read_manifest(path):
 
 def covering_manifest(path):
     """(manifest, the name it lists `path` under) for a file or folder: its sidecar, else the nearest
-    `MANIFEST.sha256` in it or above it; None when there is none."""
+    `MANIFEST.sha256` in it or above it; None when there is none. A sidecar whose file is gone covers nothing:
+    Snakemake removes the outputs of a failed job (and those of a forced one) and leaves their sidecars."""
     path = Path(path)
-    if sidecar_of(path).is_file():
+    if sidecar_of(path).is_file() and path.exists():
         return sidecar_of(path), path.name
     for folder in [path, *path.parents] if path.is_dir() else path.parents:
         if (folder / FOLDER_MANIFEST).is_file():
@@ -87,7 +88,7 @@ def unit_of(manifest):
 
 
 def rebuild_hint(manifest):
-    return f"remove {unit_of(manifest)} and rerun snakemake to rebuild it"
+    return f"remove {unit_of(manifest)} and rerun snakemake, which rebuilds it for any target that needs it"
 
 
 def check_entry(path, manifest, digest):
