@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup resources test test-fast bench lint
+.PHONY: setup resources test test-fast bench lint verify
 
 setup: $(VENV)/.installed $(VENV)/.configfile-hook resources
 
@@ -40,6 +40,10 @@ test: setup lint
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# Every finished artifact under results/ against its manifest: one line per damaged or missing file, exit 1.
+verify:
+	PYTHONPATH=src $(PY) -m amda.verify results
 
 # Settings in pyproject.toml; `ruff format . && snakefmt .` fixes what the format checks report.
 lint: setup

@@ -74,7 +74,13 @@ def test_layout_matches_textattack_word_embedding(small, nltk_data):
     from textattack.transformations import WordSwapEmbedding
 
     result, out = small
-    assert sorted(p.name for p in out.iterdir()) == ["embeddings.npy", "nn.npy", "simlex.json", "words.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "MANIFEST.sha256",
+        "embeddings.npy",
+        "nn.npy",
+        "simlex.json",
+        "words.txt",
+    ]
     from amda.attack.recipes import load_word_embedding
 
     embedding = load_word_embedding(out)

@@ -34,10 +34,10 @@ def test_replacing_dir_swaps_a_complete_folder_in_and_keeps_the_old_one_on_error
     with pytest.raises(RuntimeError), replacing_dir(target) as tmp:
         (tmp / "half.txt").write_text("half")
         raise RuntimeError("killed")
-    assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
+    assert sorted(p.name for p in target.iterdir()) == ["MANIFEST.sha256", "old.txt"]
     with replacing_dir(target) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in target.iterdir()) == ["MANIFEST.sha256", "new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary left behind
 
 

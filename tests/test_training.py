@@ -327,7 +327,7 @@ def test_saved_model_reloads_with_identical_logits(tiny_bert, data, tmp_path):
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     write_model_dir(tmp_path / "out", model, tokenizer, {"test_accuracy": 0.5})
-    assert sorted(os.listdir(tmp_path / "out")) == ["metrics.json", "model"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["MANIFEST.sha256", "metrics.json", "model"]
     saved = os.listdir(tmp_path / "out" / "model")
     assert "model.safetensors" in saved and not [f for f in saved if f.endswith((".pt", ".bin"))]
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out" / "model")

@@ -9,8 +9,10 @@ import json
 import math
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 from amda.errors import AmdaError
+from amda.manifest import verified
 from amda.naming import DEFAULT_HP, METHODS, RESULT_TYPES, RunId, format_hp, parse_hp, train_attack_for
 from amda.rates import ratio, tae_fractions
 
@@ -118,6 +120,8 @@ def _checked_sae(summary):
 
 
 def _load(path, kind):
+    if Path(path).is_file():
+        verified(path)
     try:
         with open(path) as fh:
             record = json.load(fh)

@@ -31,6 +31,7 @@ from scipy.stats import spearmanr
 
 from amda.errors import AmdaError
 from amda.io import read_parquet, replacing_dir, write_json_atomic, write_text_atomic
+from amda.manifest import verified
 
 SYNONYM_FILES = ("ppdb_synonyms.txt",)
 ANTONYM_FILES = ("ppdb_antonyms.txt", "wordnet_antonyms.txt")
@@ -420,13 +421,15 @@ def save_embedding_dir(result, out_dir):
 
 
 def read_embedding_dir(directory):
-    """(words, embeddings, nn) of a folder written by `save_embedding_dir`, checked for consistency."""
+    """(words, embeddings, nn) of a folder written by `save_embedding_dir`, checked against its manifest and for
+    consistency."""
     directory = Path(directory)
     for name in (EMBEDDINGS, WORDS, NEIGHBOURS):
         if not (directory / name).is_file():
             raise AmdaError(
                 f"counter-fitted embedding: {directory / name} does not exist (run workflow_scripts/counterfit.py)"
             )
+    verified(directory)
     embeddings = np.load(directory / EMBEDDINGS)
     nn = np.load(directory / NEIGHBOURS)
     # split("\n"), not splitlines(): a word may hold characters that splitlines() breaks on.

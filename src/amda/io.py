@@ -2,6 +2,7 @@
 
 Temporary files and folders are made with the modes a plain open()/mkdir() would give under the
 process umask (mkstemp/mkdtemp alone give 0600/0700, unreadable to colleagues on a shared disk).
+Each finished file gets a content checksum beside it, each finished folder a manifest (`amda.manifest`).
 """
 
 import contextlib
@@ -11,42 +12,71 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from amda import manifest
 from amda.errors import AmdaError
 
+_BUILDING = set()  # folders being filled inside replacing_dir: their manifest covers the files written in them
 
-def write_atomic(path, write):
-    """Call `write(tmp_path)` to fill a temporary sibling of `path`, then rename it into place."""
+
+def write_atomic(path, write, checksum=True):
+    """Call `write(tmp_path)` to fill a temporary sibling of `path`, then rename it into place, with its sidecar
+    checksum (`amda.manifest`; the old sidecar goes first, so a kill between leaves a file unverified, not damaged)
+    unless `checksum` is false (a checkpoint: work in progress) or a folder being built covers it."""
     path = Path(path)
+    tmp = _temporary_file(path)
+    side = manifest.sidecar_of(path)
+    side_tmp = None
+    try:
+        write(tmp)
+        if checksum and not manifest.is_manifest(path) and not _BUILDING.intersection(path.absolute().parents):
+            side_tmp = _temporary_file(side)
+            Path(side_tmp).write_text(manifest.format_manifest({path.name: manifest.sha256_file(tmp)}))
+            side.unlink(missing_ok=True)
+        os.replace(tmp, path)
+        if side_tmp is not None:
+            os.replace(side_tmp, side)
+    except BaseException:
+        for left in (tmp, side_tmp):
+            if left is not None and os.path.exists(left):
+                os.unlink(left)
+        raise
+
+
+def _temporary_file(path):
+    """An empty temporary sibling of `path` with the mode a plain open() gives under the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
-        write(tmp)
-        os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.unlink(tmp)
         raise
+    return tmp
 
 
 @contextlib.contextmanager
 def replacing_dir(path):
     """Yield an empty temporary sibling of folder `path` to fill; when the block ends without an
-    error it replaces `path` (an old `path` is moved aside first, then removed), else it is removed.
-    A reader sees the old folder or the new one, never a half-written one."""
+    error, its manifest (`amda.manifest.FOLDER_MANIFEST`) is written and it replaces `path` (an old
+    `path` is moved aside first, then removed), else it is removed. A reader sees the old folder or
+    the new one, never a half-written one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     old = None
+    _BUILDING.add(tmp.absolute())
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
+        listing = manifest.format_manifest(manifest.folder_entries(tmp))
+        write_text_atomic(listing, tmp / manifest.FOLDER_MANIFEST)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / "previous")
         os.replace(tmp, path)
     finally:
+        _BUILDING.discard(tmp.absolute())
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -92,12 +122,12 @@ def write_parquet_atomic(df, path):
     write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
-def write_text_atomic(text, path):
+def write_text_atomic(text, path, checksum=True):
     def write(tmp):
         with open(tmp, "w") as fh:
             fh.write(text)
 
-    write_atomic(path, write)
+    write_atomic(path, write, checksum)
 
 
 def _json_default(obj):
@@ -120,6 +150,7 @@ def read_parquet(path, columns=(), what=None, only=False):
     where = f"{what}: {path}" if what else str(path)
     if not path.is_file():
         raise AmdaError(f"{where}: file does not exist")
+    manifest.verified(path)
     try:
         names = pq.read_schema(path).names
         missing = [c for c in columns if c not in names]

@@ -19,6 +19,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from amda.errors import AmdaError
+from amda.manifest import verified
 from amda.sources import MPNET_DIST, MPNET_MODULE, MPNET_PARTS
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,15 @@ def default_device():
 
 
 def load_saved_classifier(model_dir):
-    """(model, tokenizer) from a `save_pretrained` folder, in eval mode, on CUDA when present."""
+    """(model, tokenizer) from a `save_pretrained` folder, in eval mode, on CUDA when present; its files checked
+    against their manifest first, and a folder that still fails to load (one without a manifest) named."""
     path = Path(model_dir)
     if not (path / "config.json").is_file():
         raise AmdaError(f"{path}: not a saved model (no config.json)")
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+    verified(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True)
+    except Exception as err:  # safetensors, tokenizers and transformers raise several types for a damaged file
+        raise AmdaError(f"{path}: saved model could not be loaded ({type(err).__name__}: {err})") from err
     return model.to(default_device()).eval(), tokenizer

@@ -247,15 +247,20 @@ def _save_checkpoint(path, model, optimizer, state, rng, fingerprint):
         "rng": _rng_states(rng),
         "fingerprint": fingerprint,
     }
-    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp), checksum=False)
 
 
 def _load_checkpoint(path, model, optimizer, rng, fingerprint):
-    """The saved _State, or None when there is no usable checkpoint."""
+    """The saved _State, or None when there is no usable checkpoint (a damaged one is named and ignored)."""
     if not path.is_file():
         return None
-    saved = torch.load(path, map_location="cpu", weights_only=True)  # no unpickling of code
-    if saved.get("fingerprint") != fingerprint:
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)  # no unpickling of code
+        saved_fingerprint = saved["fingerprint"]
+    except Exception as err:  # torch raises several types for a truncated or overwritten file
+        log.warning("checkpoint %s: damaged (%s: %s), ignored (training from scratch)", path, type(err).__name__, err)
+        return None
+    if saved_fingerprint != fingerprint:
         log.warning("checkpoint %s: made from other inputs, ignored (training from scratch)", path)
         return None
     model.load_state_dict(saved["model"])

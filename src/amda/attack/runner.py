@@ -27,6 +27,7 @@ import torch
 from amda.data import has_words
 from amda.errors import AmdaError
 from amda.io import write_parquet_atomic, write_text_atomic
+from amda.manifest import content_digests, sidecar_of
 from amda.naming import APART, PRE_NESTING_ATTACK_SIZE, RESULT_TYPES, share_count
 from amda.outcomes import RECORD_COLUMNS, read_records, records_frame
 from amda.rates import tae_rates
@@ -248,12 +249,13 @@ def _read_checkpoint(path, header, inputs):
     """Records of a checkpoint written under `header` whose rows match `inputs` ({idx: (text, label)}).
 
     A torn last line (the process was killed mid-write) is dropped. A checkpoint written for other
-    inputs (another header, or a row whose text/label differ) is stale and is discarded whole.
+    inputs (another header, or a row whose text/label differ) is stale and is discarded whole; so is a damaged
+    one (a first line that is no header).
     """
     path = Path(path)
     if not path.is_file():
         return {}
-    lines = path.read_text().split("\n")
+    lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")
     parsed = []
     for line in lines:
         if not line:
@@ -262,13 +264,16 @@ def _read_checkpoint(path, header, inputs):
             parsed.append(json.loads(line))
         except json.JSONDecodeError:
             break  # torn write: keep what precedes it
+        if not isinstance(parsed[-1], dict):
+            parsed.pop()
+            break  # damaged: keep what precedes it
     if not parsed or parsed[0] != header:
-        log.warning("checkpoint %s: written for other inputs, starting over", path)
+        log.warning("checkpoint %s: written for other inputs or damaged, starting over", path)
         return {}
     records = {}
     for record in parsed[1:]:
         expected = inputs.get(record.get("idx"))
-        if expected is None or (record["original_text"], record["label"]) != expected:
+        if expected is None or (record.get("original_text"), record.get("label")) != expected:
             log.warning("checkpoint %s: row %s does not match the input, starting over", path, record.get("idx"))
             return {}
         records[record["idx"]] = record
@@ -277,20 +282,16 @@ def _read_checkpoint(path, header, inputs):
 
 def _open_checkpoint(path, header, records):
     """Rewrite the checkpoint with its header and `records` (drops torn lines); return it for appending."""
-    write_text_atomic("".join(json.dumps(line) + "\n" for line in [header, *records.values()]), path)
+    lines = "".join(json.dumps(line) + "\n" for line in [header, *records.values()])
+    write_text_atomic(lines, path, checksum=False)  # appended to: no checksum
     return open(path, "a")
 
 
 def shard_fingerprint(paths, idxs, attack, settings):
-    """A fingerprint of what a shard's records depend on: the files under `paths` (name, size,
-    mtime), the rows, the attack's description and `settings`; a checkpoint with another tag is stale."""
-    files = []
-    for root in paths:
-        root = Path(root)
-        for path in sorted([root] if root.is_file() else root.rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                files.append([str(path), stat.st_size, stat.st_mtime_ns])
+    """A fingerprint of what a shard's records depend on: the content of the files under `paths` (names within
+    each and sha256, `amda.manifest.content_digests`: a model rebuilt byte for byte keeps it, whatever its file
+    times), the rows, the attack's description and `settings`; a checkpoint with another tag is stale."""
+    files = [content_digests(root) for root in paths]
     blob = json.dumps([files, [int(i) for i in idxs], repr(attack), settings], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -299,7 +300,12 @@ def read_reusable(folder, tag):
     """{idx: record} kept in `folder` by earlier runs of the same model, data and attack (`tag`)."""
     records = {}
     for path in sorted(Path(folder).glob(f"{tag}-*.parquet")) if folder else []:
-        for record in read_records(path).to_dict("records"):
+        try:
+            frame = read_records(path)
+        except AmdaError as err:
+            log.warning("kept records %s ignored (they are attacked again): %s", path, err)
+            continue
+        for record in frame.to_dict("records"):
             record = {k: v.item() if hasattr(v, "item") else v for k, v in record.items()}  # numpy -> Python
             records[record["idx"]] = record
     return records
@@ -313,6 +319,7 @@ def keep_reusable(folder, tag, name, records):
     for stale in folder.glob("*.parquet"):
         if not stale.name.startswith(f"{tag}-"):
             stale.unlink()
+            sidecar_of(stale).unlink(missing_ok=True)
     write_parquet_atomic(records_frame(records), folder / f"{tag}-{name}.parquet")
 
 
