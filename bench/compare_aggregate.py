@@ -48,6 +48,15 @@ def write_inputs(paths, tmp):
     from amda.attack.runner import records_frame, summarize
 
     for path in sorted(paths):
+        if path.endswith("stats.json"):  # the data stage's: every label in dev and test, no overlap kept
+            stats = {
+                "label_names": ["negative", "positive"],
+                "splits": {split: {"labels": {"0": 30, "1": 30}} for split in ("dev", "test")},
+                "overlap_after": {"train_test": {"normalised": 0}},
+            }
+            (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / path).write_text(json.dumps(stats))
+            continue
         rng = random.Random(path)
         target = tmp / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,15 +65,16 @@ def write_inputs(paths, tmp):
             record = {**ident, "test_accuracy": rng.uniform(0.7, 0.95), "alpha": 2.0, "num_adversarial": 10}
         elif "/sae-" in path:
             attack = path.rsplit("sae-", 1)[1][: -len(".json")]
+            correct = [rng.randint(0, 1) for _ in range(60)]
             record = {
                 **ident,
                 "attack": attack,
                 "n": 60,
-                "static_accuracy": rng.uniform(0.3, 0.8),
+                "static_accuracy": sum(correct) / len(correct),
                 "n_successful": 30,
                 "static_accuracy_successful_only": rng.uniform(0.2, 0.6),
                 "idx": list(range(60)),
-                "correct": [rng.randint(0, 1) for _ in range(60)],
+                "correct": correct,
             }
         else:
             attack = path.rsplit("tae-", 1)[1][: -len(".json")]
@@ -101,7 +111,9 @@ def main(extra):
     )
     inputs = set()
     for _, cmd in jobs:
-        inputs.update(p for p in cmd.split() if p.startswith("results/") and RUN_PATH.search(p))
+        inputs.update(
+            p for p in cmd.split() if p.startswith("results/") and (RUN_PATH.search(p) or p.endswith("/stats.json"))
+        )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         write_inputs(inputs, tmp)

@@ -15,6 +15,8 @@ ADV_METHODS = {name for name, m in records.METHODS.items() if m.data == "one_sho
 ITERATIVE_METHODS = {name for name, m in records.METHODS.items() if m.data == "iterative"}
 # Each (non-iterative) AMDA method and the mixup-only method it adds adversarial data to.
 AMDA_VS_MIXUP = {name: m.adds_to for name, m in records.METHODS.items() if m.adds_to}
+# Each AMDA method and the adversarial-data-only method it must beat (the paper's claim 2).
+AMDA_VS_ADA = records.baselines("AMDA beats ADA")
 ATTACKS = tuple(records.ATTACKS)
 # The result of attacking one example. `errored` (the attack raised), `capped` (it hit the per-example
 # time or query cap) and `no_words` (the text has no word to perturb) are counted apart: never a failed

@@ -20,7 +20,7 @@ import pandas as pd
 from amda import records
 from amda.aggregate import DATASET_NAMES, MODEL_NAMES, display, markdown_table
 from amda.errors import AmdaError
-from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES
+from amda.naming import AMDA_VS_ADA, AMDA_VS_MIXUP, ATTACK_NAMES, BASE, METHOD_NAMES
 
 PAPER_COLUMNS = ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
 MODEL_PAIRING = {"minilm": "bert", "mpnet": "roberta"}
@@ -148,16 +148,17 @@ def claim_amda_beats(frame):
         for amda, mix in AMDA_VS_MIXUP.items():
             if amda not in means:
                 continue
-            lacking = [display(METHOD_NAMES, m) for m in ("ada", mix) if m not in means]
+            ada = AMDA_VS_ADA[amda]
+            lacking = [display(METHOD_NAMES, m) for m in (ada, mix) if m not in means]
             name = display(METHOD_NAMES, amda)
             if lacking:
                 verdicts.append(Verdict(claim, where, f"{name}: table lacks {' and '.join(lacking)}", "not evaluated"))
                 continue
             evidence = (
-                f"{name} {means[amda]:.1f} vs ADA {means['ada']:.1f}, "
+                f"{name} {means[amda]:.1f} vs {display(METHOD_NAMES, ada)} {means[ada]:.1f}, "
                 f"{display(METHOD_NAMES, mix)} {means[mix]:.1f} (n={n})"
             )
-            beats = means[amda] > means["ada"] and means[amda] > means[mix]
+            beats = means[amda] > means[ada] and means[amda] > means[mix]
             verdicts.append(Verdict(claim, where, evidence, HOLDS if beats else FAILS))
     return verdicts
 
@@ -174,11 +175,15 @@ def claim_clean_cost(frame, points=CLEAN_COST_POINTS):
             if amda not in means:
                 continue
             name = display(METHOD_NAMES, amda)
-            if "base" not in means:
-                verdicts.append(Verdict(claim, where, f"{name}: table lacks Base", "not evaluated"))
+            if BASE not in means:
+                verdicts.append(
+                    Verdict(claim, where, f"{name}: table lacks {display(METHOD_NAMES, BASE)}", "not evaluated")
+                )
                 continue
-            drop = means["base"] - means[amda]
-            evidence = f"{name} {means[amda]:.1f} vs Base {means['base']:.1f} (drop {drop:+.1f}, n={n})"
+            drop = means[BASE] - means[amda]
+            evidence = (
+                f"{name} {means[amda]:.1f} vs {display(METHOD_NAMES, BASE)} {means[BASE]:.1f} (drop {drop:+.1f}, n={n})"
+            )
             verdicts.append(Verdict(claim, where, evidence, HOLDS if drop <= points else FAILS))
     return verdicts
 
@@ -348,7 +353,7 @@ def claim_amda_beats_paired(claims):
     for (dataset, model, attack, amda), rows in claims[claims["a"].isin(list(AMDA_VS_MIXUP))].groupby(
         ["dataset", "model", "attack", "a"], sort=False
     ):
-        rows = rows[rows["b"].isin(["ada", AMDA_VS_MIXUP[amda]])]
+        rows = rows[rows["b"].isin([AMDA_VS_ADA[amda], AMDA_VS_MIXUP[amda]])]
         evidence = "; ".join(
             f"{display(METHOD_NAMES, r.a)} − {display(METHOD_NAMES, r.b)} {r.diff:+.1f} [{r.low:+.1f}, {r.high:+.1f}] "
             f"(n = {r.sentences} × {len(str(r.seeds).split(';'))} seeds, detectable {r.mdd:.1f})"

@@ -176,6 +176,11 @@ def comparisons():
     return tuple((c.claim, a, c.baseline, c.direction) for c, a in found)
 
 
+def baselines(claim):
+    """{A: B} of the comparisons that make `claim` (e.g. each AMDA method and the ADA it must beat)."""
+    return {name: c.baseline for name, method in METHODS.items() for c in method.comparisons if c.claim == claim}
+
+
 def effects(table):
     """(A, B) of the comparisons whose effect A − B the paper's Table `table` shows, in comparisons() order."""
     found = [(c, name) for name, method in METHODS.items() for c in method.comparisons if table in c.paper_tables]

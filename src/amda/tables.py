@@ -19,7 +19,7 @@ from amda.aggregate import (
 )
 from amda.claims import SAE_CLAIM, block_footer, claim_row
 from amda.errors import AmdaError
-from amda.naming import AMDA_VS_MIXUP, ATTACK_NAMES, METHOD_NAMES, victim
+from amda.naming import AMDA_VS_ADA, ATTACK_NAMES, METHOD_NAMES, victim
 
 GAIN_MARK = "†"
 NOT_DECIDED = "not decided (no claims.csv row)"
@@ -168,8 +168,10 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
                 cells = {m: _method_cell(summaries, dataset, model, m, attack, seeds) for m in methods}
                 for method in methods:
                     row = cells[method]["row"]
-                    if mark_gain and method in AMDA_VS_MIXUP and "ada" in cells:
-                        row.update(_gain_columns(claim_row(claims, dataset, model, attack, method, "ada")))
+                    if mark_gain and AMDA_VS_ADA.get(method) in cells:
+                        row.update(
+                            _gain_columns(claim_row(claims, dataset, model, attack, method, AMDA_VS_ADA[method]))
+                        )
                     rows.append(row)
     frame = pd.DataFrame(rows)
     if mark_gain and "gain_over_ada" not in frame:
