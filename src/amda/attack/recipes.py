@@ -24,7 +24,6 @@ textattack = require_textattack()
 from textattack.attack_recipes import PWWSRen2019, TextFoolerJin2019  # noqa: E402
 from textattack.constraints.pre_transformation import MaxModificationRate  # noqa: E402
 from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder  # noqa: E402
-from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.shared import WordEmbedding  # noqa: E402
 from textattack.shared.utils import words_from_text  # noqa: E402
 
@@ -113,13 +112,12 @@ def build_textfooler(model_wrapper, attack_cfg, resources):
     )
 
 
-def with_limits(attack, model_wrapper, batch_size, query_budget=None, max_modification_rate=None):
-    """`attack` with a query budget, a cap on the fraction of words changed and a model batch size."""
-    goal_function = UntargetedClassification(
-        model_wrapper,
-        query_budget=float("inf") if query_budget is None else query_budget,
-        model_batch_size=batch_size,
-    )
+def with_limits(attack, batch_size, query_budget=None, max_modification_rate=None):
+    """`attack` with a query budget, a cap on the fraction of words changed and a model batch size, set on its
+    own goal function (a recipe's, or one of its own such as pwws_ref's targeted raw-logit goal)."""
+    goal_function = attack.goal_function
+    goal_function.query_budget = float("inf") if query_budget is None else query_budget
+    goal_function.batch_size = batch_size
     constraints = attack.pre_transformation_constraints + attack.constraints
     if max_modification_rate is not None:
         constraints.append(MaxModificationRate(max_modification_rate))
@@ -140,7 +138,6 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     rate = optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(
         attack,
-        model_wrapper,
         model_wrapper.batch_size,
         query_budget=None if budget is None else int(budget),
         max_modification_rate=None if rate is None else float(rate),
