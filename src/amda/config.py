@@ -128,20 +128,6 @@ def attack_settings(config_path):
     return validate_config(load_yaml(config_path), source=str(config_path))["attacks"]
 
 
-def record_settings(name, attack_cfg):
-    """The settings of attack `name`'s record (`amda.records`) as `attack_cfg` gives them, the record's defaults
-    for the absent ones: for builders called outside a validated config too. A value its schema property
-    refuses is an AmdaError naming `attacks.<name>.<key>`."""
-    record, settings = records.ATTACKS[name], {}
-    for key, value in {**record.defaults(), **{k: v for k, v in attack_cfg.items() if k in record.settings}}.items():
-        prop = record.settings[key]
-        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(prop).iter_errors(value))
-        if error is not None:
-            raise AmdaError(f"attacks.{name}.{key}: {error.message}")
-        settings[key] = value
-    return settings
-
-
 def _check_references(config, source):
     for name, model in config["models"].items():
         bad = [k for k in model["mixup_layers"] if k > model["num_layers"]]

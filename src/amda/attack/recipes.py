@@ -12,6 +12,7 @@ import contextlib
 import functools
 import math
 
+import jsonschema
 import torch
 
 from amda import records
@@ -110,6 +111,21 @@ def build_textfooler(model_wrapper, attack_cfg, resources):
         use_threshold=_number(attack_cfg, "textfooler", "use_threshold", 0.0, 1.0),
         use_window=int(_number(attack_cfg, "textfooler", "use_window", 1, math.inf)),
     )
+
+
+def record_settings(name, attack_cfg):
+    """The settings of attack `name`'s record (`amda.records`) as `attack_cfg` gives them, the record's defaults
+    for the absent ones: for builders called outside a validated config too. A value its schema property
+    refuses is an AmdaError naming `attacks.<name>.<key>`. Here, not in `amda.config`, so that the config
+    module and schema are no code inputs of attack jobs."""
+    record, settings = records.ATTACKS[name], {}
+    for key, value in {**record.defaults(), **{k: v for k, v in attack_cfg.items() if k in record.settings}}.items():
+        prop = record.settings[key]
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(prop).iter_errors(value))
+        if error is not None:
+            raise AmdaError(f"attacks.{name}.{key}: {error.message}")
+        settings[key] = value
+    return settings
 
 
 def with_limits(attack, batch_size, query_budget=None, max_modification_rate=None):

@@ -18,7 +18,7 @@ import torch
 
 from amda.attack.offline import require_textattack
 from amda.attack.openattack_wordnet import ReferenceTokenizer, detokenize, wordnet_substitutes
-from amda.config import record_settings
+from amda.attack.recipes import record_settings
 from amda.errors import AmdaError
 
 textattack = require_textattack()
