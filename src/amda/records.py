@@ -54,13 +54,15 @@ class Method:
 class Attack:
     """An attack recipe. `builder`: "module:function" (model_wrapper, attack_cfg, resources) -> a TextAttack
     attack before its limits; `resources`: what running it needs besides the model (`nltk`, `embedding`);
-    `settings`: JSON-schema properties of `attacks.<name>` beside the limits every attack has."""
+    `settings`: JSON-schema properties of `attacks.<name>` beside the limits every attack has; `paper`: the
+    paper's attack column its cells are compared with (`amda.paper`), its own name if None."""
 
     name: str
     display: str
     builder: str
     resources: tuple = ("nltk",)
     settings: dict = field(default_factory=dict)
+    paper: str = None
 
     def needs(self, resource):
         return resource in self.resources
@@ -202,7 +204,13 @@ PWWS_REF_SETTINGS = {
 
 ATTACKS = _register(
     Attack("pwws", "PWWS", "amda.attack.recipes:build_pwws"),
-    Attack("pwws_ref", "PWWS (reference)", "amda.attack.reference:pwws_ref", settings=PWWS_REF_SETTINGS),
+    Attack(
+        "pwws_ref",
+        "PWWS (reference)",
+        "amda.attack.reference:pwws_ref",
+        settings=PWWS_REF_SETTINGS,
+        paper="pwws",  # the paper's PWWS is the one this attack reproduces
+    ),
     Attack(
         "textfooler",
         "TextFooler",
