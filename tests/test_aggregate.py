@@ -867,6 +867,8 @@ def test_a_table_the_paper_reports_for_one_model_only_is_compared_with_that_mode
     assert paper_number(paper, 3, "ag_news", "minilm", "amda_tmix", "pwws", "accuracy_under_attack") == 69.74
     assert paper_number(paper, 3, "ag_news", "mpnet", "amda_tmix", "pwws", "accuracy_under_attack") == 69.74
     assert paper_number(paper, 2, "sst2", "minilm", "ada", "pwws", "accuracy_under_attack") == 27.18
+    # the reference PWWS reproduces the paper's PWWS: its cells sit beside the paper's PWWS column
+    assert paper_number(paper, 2, "sst2", "minilm", "ada", "pwws_ref", "accuracy_under_attack") == 27.18
     assert paper_number(paper, 2, "sst2", "mpnet", "ada", "pwws", "accuracy_under_attack") == 25.26
     rows = [
         {

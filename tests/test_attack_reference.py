@@ -132,22 +132,25 @@ def test_stopwords_are_replaced_unless_the_setting_skips_them(textattack):
     assert kept.perturbed_result.attacked_text.text.split()[0] == "very"
 
 
-def test_bad_settings_and_a_targeted_attack_beyond_two_labels_name_the_key(textattack):
+def test_bad_settings_a_cap_and_a_targeted_attack_beyond_two_labels_name_the_key(textattack):
     from amda.attack.reference import pwws_ref
 
-    with pytest.raises(AmdaError, match=r"attacks\.pwws_ref\.scores: expected 'logits', 'probabilities'"):
+    with pytest.raises(AmdaError, match=r"^attacks\.pwws_ref\.scores: 'softmax' is not one of \['logits', 'probab"):
         pwws_ref(BagOfWords({}), {"scores": "softmax"}, {})
-    with pytest.raises(AmdaError, match=r"attacks\.pwws_ref\.targeted"):
+    with pytest.raises(AmdaError, match=r"^attacks\.pwws_ref\.targeted: 1 is not of type 'boolean'$"):
         pwws_ref(BagOfWords({}), {"targeted": 1}, {})
+    with pytest.raises(AmdaError, match=r"^attacks\.pwws_ref\.max_modification_rate: .* no constraints"):
+        pwws_ref(BagOfWords({}), {**SETTINGS, "max_modification_rate": 0.2}, {})
     with pytest.raises(AmdaError, match=r"attacks\.pwws_ref\.targeted: .* the model has 4"):
         pwws_ref(BagOfWords({}, num_labels=4), {}, {})
     pwws_ref(BagOfWords({}, num_labels=4), {**SETTINGS, "targeted": False}, {})
 
 
-def test_every_setting_defaults_to_the_reference_and_cites_its_line(textattack):
-    from amda.attack.reference import PWWS_REF_SETTINGS
+def test_every_setting_defaults_to_the_reference_and_cites_its_line():
+    from amda.records import ATTACKS
 
-    assert {k: s.default for k, s in PWWS_REF_SETTINGS.items()} == {
+    record = ATTACKS["pwws_ref"]
+    assert record.defaults() == {
         "scores": "logits",
         "targeted": True,
         "unk_token": "<UNK>",
@@ -157,7 +160,7 @@ def test_every_setting_defaults_to_the_reference_and_cites_its_line(textattack):
         "skip_stopwords": False,
         "padding_side": "left",
     }
-    assert all(".py:" in s.doc for s in PWWS_REF_SETTINGS.values())
+    assert all(".py:" in s["description"] for s in record.settings.values())
 
 
 # ---------------------------------------------------------------- text processing against the reference

@@ -85,10 +85,10 @@ def test_every_record_points_at_something_that_exists():
         for other in (method.one_shot, method.adds_to, *(c.baseline for c in method.comparisons)):
             assert other is None or other in records.METHODS, name
         assert all(c.claim in records.CLAIMS for c in method.comparisons), name
-    recipes = (ROOT / "src/amda/attack/recipes.py").read_text()
     for name, attack in records.ATTACKS.items():
         module, _, builder = attack.builder.partition(":")
-        assert module == "amda.attack.recipes" and f"\ndef {builder}(model_wrapper, attack_cfg, resources):" in recipes
+        source = (ROOT / "src" / f"{module.replace('.', '/')}.py").read_text()  # read, not imported: no TextAttack
+        assert module.startswith("amda.attack.") and f"\ndef {builder}(model_wrapper, attack_cfg, resources):" in source
         assert set(attack.resources) <= {"nltk", "embedding"}, name
 
 

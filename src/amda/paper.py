@@ -206,7 +206,10 @@ def paper_number(paper, table, dataset, model, method, attack, metric):
     """The paper's number for our cell (our model mapped to its paper model, `paper_model`), None if not printed.
 
     Our `reseeded` role is the mean of the paper's two re-seeded models; a clean accuracy, printed once
-    per model in Table 1 and once per attack column in Tables 2-3, is looked up under either attack."""
+    per model in Table 1 and once per attack column in Tables 2-3, is looked up under either attack. Our
+    attack's record names the paper's column it sits beside (`pwws_ref`: the paper's PWWS)."""
+    record = records.ATTACKS.get(attack)
+    attack = record.paper if record and record.paper else attack
     methods = PAPER_RESEEDED if method == "reseeded" else (method,)
     hit = paper[
         (paper["table"] == f"table{table}")

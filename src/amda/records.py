@@ -54,16 +54,22 @@ class Method:
 class Attack:
     """An attack recipe. `builder`: "module:function" (model_wrapper, attack_cfg, resources) -> a TextAttack
     attack before its limits; `resources`: what running it needs besides the model (`nltk`, `embedding`);
-    `settings`: JSON-schema properties of `attacks.<name>` beside the limits every attack has."""
+    `settings`: JSON-schema properties of `attacks.<name>` beside the limits every attack has; `paper`: the
+    paper's attack column its cells are compared with (`amda.paper`), its own name if None."""
 
     name: str
     display: str
     builder: str
     resources: tuple = ("nltk",)
     settings: dict = field(default_factory=dict)
+    paper: str = None
 
     def needs(self, resource):
         return resource in self.resources
+
+    def defaults(self):
+        """{key: default} of the record's settings: what the schema fills in for an absent key."""
+        return {key: prop["default"] for key, prop in self.settings.items()}
 
 
 def _register(*records):
@@ -142,8 +148,69 @@ METHODS = _register(
     ),
 )
 
+# The reference PWWS's settings: each way thunlp/MixADA's OpenAttack v1 (@ 8d247f3) differs from TextAttack's
+# PWWSRen2019, the reference's behaviour by default, citing its file and line (amda.attack.reference).
+PWWS_REF_SETTINGS = {
+    "scores": {
+        "enum": ["logits", "probabilities"],
+        "default": "logits",
+        "description": "attackEval.py:347-366: BertClassifier.get_prob returns raw logits, the scores of pwws.py:92 "
+        "and :113 (probabilities: a softmax first, as TextAttack)",
+    },
+    "targeted": {
+        "type": "boolean",
+        "default": True,
+        "description": "attackEval.py:261 target = 1 - label, pwws.py:49-52 a text already predicted as the target "
+        "is returned unchanged (false: lower the gold label's score, as TextAttack; needed beyond two labels)",
+    },
+    "unk_token": {
+        "type": "string",
+        "minLength": 1,
+        "default": "<UNK>",
+        "description": "pwws.py:12 and :89: saliency replaces a token by the literal string '<UNK>' "
+        "(TextAttack: '[UNK]')",
+    },
+    "substitutes": {
+        "enum": ["openattack_wordnet", "textattack_wordnet"],
+        "default": "openattack_wordnet",
+        "description": "pwws.py:32 and :102, substitutes/wordnet.py:39-83: WordNet synonyms in the token's Penn part "
+        "of speech (textattack_wordnet: TextAttack's WordSwapWordNet, any part of speech)",
+    },
+    "lowercase": {
+        "type": "boolean",
+        "default": True,
+        "description": "attackEval.py:255: texts are lower-cased before the attack",
+    },
+    "greedy": {
+        "enum": ["reference", "textattack"],
+        "default": "reference",
+        "description": "pwws.py:64-80: each position's best substitute is picked once on the original text, then "
+        "applied in score order without re-scoring until the label flips (textattack: re-score each position on "
+        "the current text and keep the swap only if it raises the score)",
+    },
+    "skip_stopwords": {
+        "type": "boolean",
+        "default": False,
+        "description": "pwws.py:64: every token may be replaced (true: not NLTK's English stopwords, as "
+        "TextAttack's recipe)",
+    },
+    "padding_side": {
+        "enum": ["left", "right"],
+        "default": "left",
+        "description": "attackEval.py:297: load_examples(..., pad_on_left=True) pads every text on the left to the "
+        "maximum length (right: this workflow's training-time padding)",
+    },
+}
+
 ATTACKS = _register(
     Attack("pwws", "PWWS", "amda.attack.recipes:build_pwws"),
+    Attack(
+        "pwws_ref",
+        "PWWS (reference)",
+        "amda.attack.reference:pwws_ref",
+        settings=PWWS_REF_SETTINGS,
+        paper="pwws",  # the paper's PWWS is the one this attack reproduces
+    ),
     Attack(
         "textfooler",
         "TextFooler",

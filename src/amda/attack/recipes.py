@@ -12,6 +12,7 @@ import contextlib
 import functools
 import math
 
+import jsonschema
 import torch
 
 from amda import records
@@ -24,7 +25,6 @@ textattack = require_textattack()
 from textattack.attack_recipes import PWWSRen2019, TextFoolerJin2019  # noqa: E402
 from textattack.constraints.pre_transformation import MaxModificationRate  # noqa: E402
 from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder  # noqa: E402
-from textattack.goal_functions import UntargetedClassification  # noqa: E402
 from textattack.shared import WordEmbedding  # noqa: E402
 from textattack.shared.utils import words_from_text  # noqa: E402
 
@@ -113,13 +113,27 @@ def build_textfooler(model_wrapper, attack_cfg, resources):
     )
 
 
-def with_limits(attack, model_wrapper, batch_size, query_budget=None, max_modification_rate=None):
-    """`attack` with a query budget, a cap on the fraction of words changed and a model batch size."""
-    goal_function = UntargetedClassification(
-        model_wrapper,
-        query_budget=float("inf") if query_budget is None else query_budget,
-        model_batch_size=batch_size,
-    )
+def record_settings(name, attack_cfg):
+    """The settings of attack `name`'s record (`amda.records`) as `attack_cfg` gives them, the record's defaults
+    for the absent ones: for builders called outside a validated config too. A value its schema property
+    refuses is an AmdaError naming `attacks.<name>.<key>`. Here, not in `amda.config`, so that the config
+    module and schema are no code inputs of attack jobs."""
+    record, settings = records.ATTACKS[name], {}
+    for key, value in {**record.defaults(), **{k: v for k, v in attack_cfg.items() if k in record.settings}}.items():
+        prop = record.settings[key]
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(prop).iter_errors(value))
+        if error is not None:
+            raise AmdaError(f"attacks.{name}.{key}: {error.message}")
+        settings[key] = value
+    return settings
+
+
+def with_limits(attack, batch_size, query_budget=None, max_modification_rate=None):
+    """`attack` with a query budget, a cap on the fraction of words changed and a model batch size, set on its
+    own goal function (a recipe's, or one of its own such as pwws_ref's targeted raw-logit goal)."""
+    goal_function = attack.goal_function
+    goal_function.query_budget = float("inf") if query_budget is None else query_budget
+    goal_function.batch_size = batch_size
     constraints = attack.pre_transformation_constraints + attack.constraints
     if max_modification_rate is not None:
         constraints.append(MaxModificationRate(max_modification_rate))
@@ -140,7 +154,6 @@ def build_attack(name, attack_cfg, model_wrapper, resources):
     rate = optional_number(attack_cfg, name, "max_modification_rate", 0.0, 1.0)
     return with_limits(
         attack,
-        model_wrapper,
         model_wrapper.batch_size,
         query_budget=None if budget is None else int(budget),
         max_modification_rate=None if rate is None else float(rate),

@@ -1,9 +1,10 @@
 """The paper's PWWS as its reference code ran it (thunlp/MixADA's bundled OpenAttack v1), built from
 TextAttack components: a goal function, a transformation and a search method.
 
-Each way the reference differs from TextAttack's `PWWSRen2019` is a setting (`PWWS_REF_SETTINGS`, the
-reference's behaviour by default, each citing the file and line it follows), so switching one at a
-time shows which of them moves a result. File paths are in thunlp/MixADA @ 8d247f3.
+Each way the reference differs from TextAttack's `PWWSRen2019` is a setting of the attack's record
+(`amda.records.PWWS_REF_SETTINGS`, the reference's behaviour by default, each citing the file and line it
+follows), so switching one at a time shows which of them moves a result. File paths are in thunlp/MixADA
+@ 8d247f3. The search checks no constraints, as the reference's did not: a `max_modification_rate` is refused.
 
 How a text is handled: the attack lower-cases it (`lowercase`), splits it into the reference's
 tokens (`amda.attack.openattack_wordnet`) and replaces tokens in place, so the recorded perturbed
@@ -12,13 +13,12 @@ aligned). What the model scores is what the reference's classifier scored: the o
 given, every other text as the reference's detokenised token list (`attack_attrs["model_input"]`).
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from amda.attack.offline import require_textattack
 from amda.attack.openattack_wordnet import ReferenceTokenizer, detokenize, wordnet_substitutes
+from amda.attack.recipes import record_settings
 from amda.errors import AmdaError
 
 textattack = require_textattack()
@@ -28,73 +28,6 @@ from textattack.goal_functions import ClassificationGoalFunction, TargetedClassi
 from textattack.search_methods import SearchMethod  # noqa: E402
 from textattack.shared import AttackedText, validators  # noqa: E402
 from textattack.transformations import Transformation, WordSwapWordNet  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Setting:
-    default: object
-    choices: tuple  # the values allowed; empty: any string
-    doc: str
-
-
-PWWS_REF_SETTINGS = {
-    "scores": Setting(
-        "logits",
-        ("logits", "probabilities"),
-        "attackEval.py:347-366: BertClassifier.get_prob returns raw logits, the scores of pwws.py:92 and :113 "
-        "(probabilities: a softmax first, as TextAttack)",
-    ),
-    "targeted": Setting(
-        True,
-        (True, False),
-        "attackEval.py:261 target = 1 - label, pwws.py:49-52 a text already predicted as the target is returned "
-        "unchanged (false: lower the gold label's score, as TextAttack; needed beyond two labels)",
-    ),
-    "unk_token": Setting(
-        "<UNK>", (), "pwws.py:12 and :89: saliency replaces a token by the literal string '<UNK>' (TextAttack: '[UNK]')"
-    ),
-    "substitutes": Setting(
-        "openattack_wordnet",
-        ("openattack_wordnet", "textattack_wordnet"),
-        "pwws.py:32 and :102, substitutes/wordnet.py:39-83: WordNet synonyms in the token's Penn part of speech "
-        "(textattack_wordnet: TextAttack's WordSwapWordNet, any part of speech)",
-    ),
-    "lowercase": Setting(True, (True, False), "attackEval.py:255: texts are lower-cased before the attack"),
-    "greedy": Setting(
-        "reference",
-        ("reference", "textattack"),
-        "pwws.py:64-80: each position's best substitute is picked once on the original text, then applied in "
-        "score order without re-scoring until the label flips (textattack: re-score each position on the current "
-        "text and keep the swap only if it raises the score)",
-    ),
-    "skip_stopwords": Setting(
-        False,
-        (True, False),
-        "pwws.py:64: every token may be replaced (true: not NLTK's English stopwords, as TextAttack's recipe)",
-    ),
-    "padding_side": Setting(
-        "left",
-        ("left", "right"),
-        "attackEval.py:297: load_examples(..., pad_on_left=True) pads every text on the left to the maximum "
-        "length (right: this workflow's training-time padding)",
-    ),
-}
-
-
-def resolve_settings(name, table, settings):
-    """{key: value} of `table`'s keys: `settings[key]`, else the default; a value outside the choices is
-    an AmdaError naming `attacks.<name>.<key>`. Other keys of `settings` belong to `build_attack`."""
-    resolved = {}
-    for key, setting in table.items():
-        value = settings.get(key, setting.default)
-        allowed = setting.choices or None
-        if (allowed and value not in allowed) or (not allowed and not isinstance(value, str)):
-            expected = ", ".join(map(repr, allowed)) if allowed else "a string"
-            raise AmdaError(f"attacks.{name}.{key}: expected {expected}, got {value!r}")
-        if allowed and isinstance(value, bool) != isinstance(setting.default, bool):
-            raise AmdaError(f"attacks.{name}.{key}: expected {', '.join(map(repr, allowed))}, got {value!r}")
-        resolved[key] = value
-    return resolved
 
 
 def model_input(attacked_text):
@@ -274,11 +207,16 @@ class ReferencePWWS(SearchMethod):
         return True
 
 
-def pwws_ref(model_wrapper, settings, resources):
+def pwws_ref(model_wrapper, attack_cfg, resources):
     """The reference's PWWS against `model_wrapper` (a `DynamicPaddingModelWrapper`), configured by
-    `settings` (`PWWS_REF_SETTINGS`; `query_budget` too). `resources` is unused: NLTK's data is the
-    one `amda.attack.offline` activated."""
-    s = resolve_settings("pwws_ref", PWWS_REF_SETTINGS, settings)
+    `attack_cfg` (`attacks.pwws_ref`: the record's settings, absent ones at their defaults). `resources` is
+    unused: NLTK's data is the one `amda.attack.offline` activated. `build_attack` applies the query budget."""
+    s = record_settings("pwws_ref", attack_cfg)
+    if attack_cfg.get("max_modification_rate") is not None:
+        raise AmdaError(
+            "attacks.pwws_ref.max_modification_rate: the reference's search checks no constraints, so no cap "
+            "applies (set it to null)"
+        )
     num_labels = model_wrapper.model.config.num_labels
     if s["targeted"] and num_labels != 2:
         raise AmdaError(
@@ -287,14 +225,8 @@ def pwws_ref(model_wrapper, settings, resources):
         )
     if s["padding_side"] != model_wrapper.padding_side:
         model_wrapper = model_wrapper.with_padding_side(s["padding_side"])
-    budget = settings.get("query_budget")
     goal_function = ReferenceClassification(
-        model_wrapper,
-        scores=s["scores"],
-        targeted=s["targeted"],
-        lowercase=s["lowercase"],
-        query_budget=float("inf") if budget is None else budget,
-        model_batch_size=model_wrapper.batch_size,
+        model_wrapper, scores=s["scores"], targeted=s["targeted"], lowercase=s["lowercase"]
     )
     transformation = ReferenceWordSwap(s["substitutes"], ReferenceTokenizer())
     stopwords = StopwordModification().stopwords if s["skip_stopwords"] else frozenset()
