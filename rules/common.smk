@@ -38,6 +38,7 @@ from amda.naming import (  # noqa: E402
     RunId,
     adv_train,
     adv_train_shard,
+    adv_train_shard_benchmark,
     format_hp,
     victim,
 )
@@ -200,6 +201,12 @@ def tae_files(pairs):
 
 def metrics_files(pairs):
     return sorted({r.metrics for r, _ in pairs})
+
+
+def adv_set_benchmarks(pairs):
+    """The benchmark files of every shard that built the adversarial sets the ADA / AMDA models of `pairs` train on."""
+    sets = sorted({(r.dataset, r.model, r.train_attack) for r, _ in pairs if r.method in ADV_METHODS})
+    return [adv_train_shard_benchmark(*found, i, ADV_SHARDS) for found in sets for i in range(ADV_SHARDS)]
 
 
 def sae_files(pairs):

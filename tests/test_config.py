@@ -463,6 +463,7 @@ def test_an_overlay_value_that_changes_nothing_is_warned_of(default):
             "counterfit.epochs changes nothing: only attacks that need the counter-fitted embedding read it, and no table uses one",
         ),
         ({"training": {"methods": {"smix": {"lr": 1e-4}}}}, "training.methods.smix.lr changes nothing: no model"),
+        ({"freelb": {"adv_steps": 3}}, "freelb.adv_steps changes nothing: no table uses method 'freelb'"),
     ],
 )
 def test_every_overlay_key_that_changes_nothing_in_use_is_named(default, overlay, expected):
@@ -485,6 +486,11 @@ def test_every_overlay_key_that_changes_nothing_in_use_is_named(default, overlay
 )
 def test_an_overlay_value_that_applies_or_restates_is_not_warned_of(default, overlay):
     assert overlay_warnings(default, [("o.yaml", overlay)], PAIRS_IN_USE) == []
+
+
+def test_a_methods_own_section_applies_once_a_model_of_that_method_is_in_use(default):
+    freelb = (RunId("sst2", "minilm", "freelb", "clean", "default", 42), "pwws")
+    assert overlay_warnings(default, [("o.yaml", {"freelb": {"adv_steps": 3}})], [*PAIRS_IN_USE, freelb]) == []
 
 
 def test_a_value_a_later_overlay_replaces_is_named_with_that_file(default):
