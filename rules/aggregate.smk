@@ -97,6 +97,7 @@ rule defenses:
     output:
         csv=report("results/defenses.csv", caption="../report/defenses.rst", category="Tables"),
         md="results/defenses.md",
+        png=report("results/defenses.png", caption="../report/defenses.rst", category="Figures"),
     log:
         "results/logs/aggregate/defenses.log",
     benchmark:
@@ -111,7 +112,7 @@ rule defenses:
         "python workflow_scripts/aggregate.py defenses --tae {input.tae} --metrics {input.metrics}"
         " --train-benchmarks {input.train_benchmarks} --adv-benchmarks {input.adv_benchmarks}"
         " --data-stats {input.data_stats}"
-        " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+        " --out-csv {output.csv} --out-md {output.md} --out-png {output.png} > {log} 2>&1"
 
 
 rule paper_comparison:

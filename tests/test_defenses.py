@@ -95,6 +95,8 @@ def defenses_args(tmp_path, inputs):
         str(tmp_path / "defenses.csv"),
         "--out-md",
         str(tmp_path / "defenses.md"),
+        "--out-png",
+        str(tmp_path / "defenses.png"),
     ]
 
 
@@ -120,6 +122,7 @@ def test_cost_is_the_training_jobs_cpu_time_plus_the_adversarial_set_for_ada_and
     assert "| FreeLB++ | 90.0 ± 0.0 / 60.0 ± 0.0 (10.0 ± 0.0) |" in markdown
     assert "| AMDA-TMix | 160 ± 14 / 500 / 660 ± 14 |" in markdown
     assert "| FreeLB++ | 1000 ± 141 / 0 / 1000 ± 141 |" in markdown
+    assert (tmp_path / "defenses.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_a_missing_benchmark_is_named(tmp_path, inputs):

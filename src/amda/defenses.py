@@ -11,12 +11,25 @@ are inside their training job. Torch-free, like the other tables.
 import csv
 from pathlib import Path
 
-import pandas as pd
+import matplotlib
 
-from amda.aggregate import DATASET_NAMES, MODEL_NAMES, Stat, display, markdown_table, stat_columns, trained_run
-from amda.errors import AmdaError
-from amda.naming import ADV_METHODS, ATTACK_NAMES, METHOD_NAMES, adv_train_shard_benchmark
-from amda.tables import cell, main_cell, method_cell
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import pandas as pd  # noqa: E402
+
+from amda.aggregate import (  # noqa: E402
+    DATASET_NAMES,
+    MODEL_NAMES,
+    Stat,
+    display,
+    markdown_table,
+    stat_columns,
+    trained_run,
+)
+from amda.errors import AmdaError  # noqa: E402
+from amda.io import write_atomic  # noqa: E402
+from amda.naming import ADV_METHODS, ATTACK_NAMES, METHOD_NAMES, adv_train_shard_benchmark  # noqa: E402
+from amda.tables import cell, main_cell, method_cell  # noqa: E402
 
 TITLE = "Defenses: robustness under attack (TAE) and training cost"
 # Snakemake benchmark columns read: wall seconds and CPU seconds of the job.
@@ -138,3 +151,34 @@ def defenses_markdown(frame):
             markdown_table(cost_header, cost),
         ]
     return "\n".join(parts)
+
+
+def plot_defenses(frame, path):
+    """Accuracy under attack against total training CPU seconds, one point per method with ± one sd over seeds on
+    both axes (none with one seed), a panel per dataset × model × attack; written as a PNG (atomically)."""
+    panels = list(frame.groupby(["dataset", "model", "attack"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.8), dpi=150, squeeze=False)
+    for ax, ((dataset, model, attack), block) in zip(axes[0], panels):
+        for _, row in block.iterrows():
+            ax.errorbar(
+                row["total_cpu_seconds_mean"],
+                row["accuracy_under_attack_mean"],
+                xerr=None if pd.isna(row["total_cpu_seconds_std"]) else row["total_cpu_seconds_std"],
+                yerr=None if pd.isna(row["accuracy_under_attack_std"]) else row["accuracy_under_attack_std"],
+                fmt="o",
+                capsize=3,
+                label=display(METHOD_NAMES, row["method"]),
+            )
+        n = int(block["n"].iloc[0])
+        ax.set_title(
+            f"{display(DATASET_NAMES, dataset)}, {display(MODEL_NAMES, model)}, {display(ATTACK_NAMES, attack)} "
+            f"(n={n} seed{'s' if n > 1 else ''}{'; bars: ± sd' if n > 1 else ''})",
+            fontsize=10,
+        )
+        ax.set_xlabel("training cost (CPU seconds per model)")
+        ax.set_ylabel("accuracy under attack (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
