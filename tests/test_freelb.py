@@ -26,6 +26,7 @@ from transformers import (
 from amda.config import load_yaml, training_spec, validate_config
 from amda.errors import AmdaError
 from amda.freelb import FreeLBLoss
+from amda.losses import batching
 from amda.naming import RunId
 from amda.records import FREELB_SETTINGS
 from amda.training import fine_tune
@@ -258,6 +259,7 @@ def fine_tuned(spec, out):
 def test_a_freelb_model_trains_through_the_workflows_spec_and_zero_steps_is_base(tiny_bert, tmp_path):
     spec = freelb_run_spec(tiny_bert, 2)
     assert spec["freelb"] == {**{name: s["default"] for name, s in FREELB_SETTINGS.items()}, "adv_steps": 2}
+    assert batching(spec) == "length"  # as plain fine-tuning: training.length_grouped
     metrics, adversarial = fine_tuned(spec, tmp_path / "k2")
     assert (metrics["method"], metrics["freelb"]["adv_steps"], metrics["alpha"], metrics["num_mixed"]) == (
         "freelb",
