@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from bench_mixup_step import batches
 
-from amda.freelb import FREELB_SETTINGS, FreeLBLoss
+from amda.freelb import FreeLBLoss
 from amda.models import load_classifier
+from amda.records import FREELB_SETTINGS
 from amda.training import make_optimizer, train_step
 
 MAX_GRAD_NORM = 1.0
@@ -51,7 +52,7 @@ def time_steps(model, optimizer, batch_list, loss):
 
 def variants(steps):
     """name -> FreeLBLoss (None: plain fine-tuning), the settings' defaults at each K."""
-    defaults = {name: default for name, (default, _, _) in FREELB_SETTINGS.items()}
+    defaults = {name: setting["default"] for name, setting in FREELB_SETTINGS.items()}
     out = {"plain": None}
     for k in steps:
         out[f"FreeLB++ K={k}"] = FreeLBLoss.from_spec(

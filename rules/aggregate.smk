@@ -88,6 +88,33 @@ for _name in ("figure2", "figure3"):
             " --out-png {output.png} --out-csv {output.csv} > {log} 2>&1"
 
 
+rule defenses:
+    input:
+        unpack(table_inputs(PAIRS.get("defenses", []))),
+        train_benchmarks=sorted({r.train_benchmark for r, _ in PAIRS.get("defenses", [])}),
+        adv_benchmarks=adv_set_benchmarks(PAIRS.get("defenses", [])),
+        data_stats=stats_files(PAIRS.get("defenses", [])),
+    output:
+        csv=report("results/defenses.csv", caption="../report/defenses.rst", category="Tables"),
+        md="results/defenses.md",
+        png=report("results/defenses.png", caption="../report/defenses.rst", category="Figures"),
+    log:
+        "results/logs/aggregate/defenses.log",
+    benchmark:
+        "results/benchmarks/defenses.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python workflow_scripts/aggregate.py defenses --tae {input.tae} --metrics {input.metrics}"
+        " --train-benchmarks {input.train_benchmarks} --adv-benchmarks {input.adv_benchmarks}"
+        " --data-stats {input.data_stats}"
+        " --out-csv {output.csv} --out-md {output.md} --out-png {output.png} > {log} 2>&1"
+
+
 rule paper_comparison:
     input:
         tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3", "table4") if t in TABLES],

@@ -18,7 +18,7 @@ rule adv_train_shard:
     log:
         "results/logs/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.log",
     benchmark:
-        "results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+        adv_train_shard_benchmark("{dataset}", "{model}", "{attack}", "{shard}", "{shards}")
     conda:
         CONDA_ENV
     threads: 1

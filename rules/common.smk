@@ -9,7 +9,7 @@ from pathlib import Path
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
-from amda.code_inputs import code_inputs  # noqa: E402
+from amda.code_inputs import code_inputs, other_losses  # noqa: E402
 from amda.config import (  # noqa: E402
     adv_train_fraction,
     check_workflow_config,
@@ -38,6 +38,7 @@ from amda.naming import (  # noqa: E402
     RunId,
     adv_train,
     adv_train_shard,
+    adv_train_shard_benchmark,
     format_hp,
     victim,
 )
@@ -202,6 +203,12 @@ def metrics_files(pairs):
     return sorted({r.metrics for r, _ in pairs})
 
 
+def adv_set_benchmarks(pairs):
+    """The benchmark files of every shard that built the adversarial sets the ADA / AMDA models of `pairs` train on."""
+    sets = sorted({(r.dataset, r.model, r.train_attack) for r, _ in pairs if r.method in ADV_METHODS})
+    return [adv_train_shard_benchmark(*found, i, ADV_SHARDS) for found in sets for i in range(ADV_SHARDS)]
+
+
 def sae_files(pairs):
     return sorted({r.sae(a) for r, a in pairs})
 
@@ -219,7 +226,8 @@ def train_inputs(wc):
     inputs = dict(data_files(run.dataset))
     # Only an iterative model attacks while it trains: the attack package's code retrains it alone.
     attacks = run.method in ITERATIVE_METHODS
-    inputs["code"] = stage_code("train_model.py", leave_out=() if attacks else ("amda.attack",))
+    leave_out = other_losses(run.method) + (() if attacks else ("amda.attack",))
+    inputs["code"] = stage_code("train_model.py", leave_out=leave_out)
     if run.method in ADV_METHODS:
         inputs["adv"] = adv_train(run.dataset, run.model, run.train_attack)
     if attacks:

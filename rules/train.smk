@@ -10,7 +10,7 @@ rule train_model:
     log:
         f"results/logs/train_model/{RUN}.log",
     benchmark:
-        f"results/benchmarks/train_model/{RUN}.tsv"
+        WILDCARDS.train_benchmark
     conda:
         CONDA_ENV
     threads: 1

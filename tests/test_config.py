@@ -5,6 +5,7 @@ from importlib import resources
 
 import pytest
 
+from amda import records
 from amda.config import (
     alpha_for,
     check_files,
@@ -20,7 +21,7 @@ from amda.config import (
     validate_config,
 )
 from amda.errors import AmdaError
-from amda.naming import ATTACKS, HP_PATTERN, METHODS, SPEC_KEYS, SPEC_TOP_KEYS, RunId, parse_hp
+from amda.naming import ATTACKS, HP_PATTERN, METHODS, SPEC_KEYS, SPEC_TOP_KEYS, RunId, parse_hp, train_attack_for
 
 
 @pytest.fixture(scope="module")
@@ -258,10 +259,11 @@ def test_the_training_spec_has_exactly_the_shape_naming_declares(default, method
     # amda.training checks a spec against naming's keys: a key config writes and naming lacks would
     # go unchecked, and one naming has and config never writes would fail every train job.
     config = validate_config(copy.deepcopy(default))
-    train_attack = "clean" if method in ("base", "tmix", "smix") else "pwws"
-    spec = training_spec(config, RunId("sst2", "minilm", method, train_attack, "default", 42))
-    assert set(spec) == {*SPEC_TOP_KEYS, *SPEC_KEYS, "attack"}
-    for section, keys in SPEC_KEYS.items():
+    # A method's own sections (its record's settings, e.g. FreeLB++'s) come from its record, every key of each.
+    spec = training_spec(config, RunId("sst2", "minilm", method, train_attack_for(method, "pwws"), "default", 42))
+    own = records.METHODS[method].settings
+    assert set(spec) == {*SPEC_TOP_KEYS, *SPEC_KEYS, "attack", *own}
+    for section, keys in {**SPEC_KEYS, **own}.items():
         assert set(spec[section]) == set(keys), section
 
 
@@ -461,6 +463,7 @@ def test_an_overlay_value_that_changes_nothing_is_warned_of(default):
             "counterfit.epochs changes nothing: only attacks that need the counter-fitted embedding read it, and no table uses one",
         ),
         ({"training": {"methods": {"smix": {"lr": 1e-4}}}}, "training.methods.smix.lr changes nothing: no model"),
+        ({"freelb": {"adv_steps": 3}}, "freelb.adv_steps changes nothing: no table uses method 'freelb'"),
     ],
 )
 def test_every_overlay_key_that_changes_nothing_in_use_is_named(default, overlay, expected):
@@ -483,6 +486,11 @@ def test_every_overlay_key_that_changes_nothing_in_use_is_named(default, overlay
 )
 def test_an_overlay_value_that_applies_or_restates_is_not_warned_of(default, overlay):
     assert overlay_warnings(default, [("o.yaml", overlay)], PAIRS_IN_USE) == []
+
+
+def test_a_methods_own_section_applies_once_a_model_of_that_method_is_in_use(default):
+    freelb = (RunId("sst2", "minilm", "freelb", "clean", "default", 42), "pwws")
+    assert overlay_warnings(default, [("o.yaml", {"freelb": {"adv_steps": 3}})], [*PAIRS_IN_USE, freelb]) == []
 
 
 def test_a_value_a_later_overlay_replaces_is_named_with_that_file(default):

@@ -1,14 +1,19 @@
 """FreeLB++ (amda.freelb) on tiny randomly initialised BERT, RoBERTa and MPNet classifiers built here.
 
 The perturbation is observed where the model receives it: a hook on the embeddings module records the
-`inputs_embeds` of every pass, and δ = inputs_embeds - word_embeddings(input_ids).
+`inputs_embeds` of every pass, and δ = inputs_embeds - word_embeddings(input_ids). A few-sentence fine-tuning run
+of the method `freelb` goes through the workflow's training spec and `fine_tune`.
 """
+
+from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fixtures.tiny_models import save_tiny_bert, sst2
+from safetensors.torch import load_file
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -18,10 +23,17 @@ from transformers import (
     RobertaForSequenceClassification,
 )
 
+from amda.config import load_yaml, training_spec, validate_config
 from amda.errors import AmdaError
-from amda.freelb import FREELB_SETTINGS, FreeLBLoss
+from amda.freelb import FreeLBLoss
+from amda.losses import batching
+from amda.naming import RunId
+from amda.records import FREELB_SETTINGS
+from amda.training import fine_tune
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+REPO = Path(__file__).resolve().parents[1]
 
 SIZES = dict(
     vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_labels=2
@@ -62,7 +74,7 @@ def batch(family="bert", seed=0):
 
 
 def freelb(**settings):
-    defaults = {name: default for name, (default, _, _) in FREELB_SETTINGS.items()}
+    defaults = {name: setting["default"] for name, setting in FREELB_SETTINGS.items()}
     return FreeLBLoss.from_spec({"freelb": {**defaults, **settings}, "training": {"bf16": False}})
 
 
@@ -129,10 +141,10 @@ def test_defaults_validate_and_bad_settings_name_their_key():
 
 
 def test_every_setting_has_a_bounded_schema_its_default_meets_and_a_cited_description():
-    for name, (default, fragment, description) in FREELB_SETTINGS.items():
-        jsonschema.validate(default, fragment)
-        assert "maximum" in fragment or "enum" in fragment, name
-        assert "TextDefender" in description, name
+    for name, setting in FREELB_SETTINGS.items():
+        jsonschema.validate(setting["default"], setting)
+        assert "maximum" in setting or "enum" in setting, name
+        assert "TextDefender" in setting["description"], name
 
 
 @pytest.mark.parametrize(("norm_type", "bound", "init", "lr"), [("l2", 0.1, 0.05, 0.05), ("linf", 0.03, 0.02, 0.02)])
@@ -178,7 +190,8 @@ def test_reproducible_from_the_seed():
     for seed in (0, 0, 1):
         model = tiny_model()
         torch.manual_seed(seed)  # dropout
-        runs.append((freelb(adv_steps=3).backward(model, enc, labels, np.random.default_rng(seed)), grads(model)))
+        total, first, _ = freelb(adv_steps=3).backward(model, enc, labels, np.random.default_rng(seed))
+        runs.append(((total, first), grads(model)))
     (same_losses, same_grads), (again_losses, again_grads), (other_losses, _) = runs
     assert all(torch.equal(a, b) for a, b in zip(same_losses, again_losses))
     assert all(torch.equal(same_grads[name], again_grads[name]) for name in same_grads)
@@ -205,15 +218,57 @@ def test_a_pass_at_zero_perturbation_is_the_plain_step(family):
     for steps in (1, 3):
         model = tiny_model(family, dropout=False)
         loss = freelb(adv_steps=steps, adv_init_mag=0.0, adv_learning_rate=0.0)
-        total, first, last = loss.backward(model, enc, labels, np.random.default_rng(0))
-        for value in (total, first, last):
+        total, first, extra = loss.backward(model, enc, labels, np.random.default_rng(0))
+        assert extra is None
+        for value in (total, first):
             torch.testing.assert_close(value, expected)
         assert_same_grads(plain, model, rtol=1e-5, atol=1e-7)
 
 
 def test_ascent_raises_the_loss():
+    """The mean loss the step descends lies above the loss at δ₀: the later passes are more adversarial."""
     enc, labels = batch()
-    total, first, last = freelb(adv_steps=4, adv_learning_rate=0.5).backward(
+    total, first, _ = freelb(adv_steps=4, adv_learning_rate=0.5).backward(
         tiny_model(dropout=False), enc, labels, np.random.default_rng(0)
     )
-    assert first < total < last
+    assert first < total
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
+
+
+def freelb_run_spec(tiny_bert, adv_steps, method="freelb"):
+    """The training spec config.yaml gives a model of `method` (FreeLB++ with `adv_steps`), on the tiny BERT for one
+    epoch."""
+    config = validate_config(load_yaml(REPO / "config.yaml"))
+    config["freelb"]["adv_steps"] = adv_steps
+    spec = training_spec(config, RunId("sst2", "minilm", method, "clean", "default", 3))
+    spec["model"].update(source=f"dir:{tiny_bert}", num_layers=4, mixup_layers=[2, 3, 4])
+    spec["training"].update(epochs=1, batch_size=8)
+    return spec
+
+
+def fine_tuned(spec, out):
+    train, dev, test = sst2("train", 24), sst2("dev", 8), sst2("test", 8)
+    metrics = fine_tune(spec, train, dev, test, out / "model", out / "checkpoint")
+    return metrics, load_file(str(out / "model" / "model" / "model.safetensors"))
+
+
+def test_a_freelb_model_trains_through_the_workflows_spec_and_zero_steps_is_base(tiny_bert, tmp_path):
+    spec = freelb_run_spec(tiny_bert, 2)
+    assert spec["freelb"] == {**{name: s["default"] for name, s in FREELB_SETTINGS.items()}, "adv_steps": 2}
+    assert batching(spec) == "length"  # as plain fine-tuning: training.length_grouped
+    metrics, adversarial = fine_tuned(spec, tmp_path / "k2")
+    assert (metrics["method"], metrics["freelb"]["adv_steps"], metrics["alpha"], metrics["num_mixed"]) == (
+        "freelb",
+        2,
+        None,
+        0,
+    )
+    assert metrics["epochs"][0]["examples"] == 24 and metrics["epochs"][0]["mix_loss"] is None
+    _, zero_steps = fine_tuned(freelb_run_spec(tiny_bert, 0), tmp_path / "k0")
+    _, base = fine_tuned(freelb_run_spec(tiny_bert, 0, method="base"), tmp_path / "base")
+    assert all(torch.equal(zero_steps[key], base[key]) for key in base)  # same batches, same steps
+    assert any(not torch.equal(adversarial[key], base[key]) for key in base)

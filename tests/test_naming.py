@@ -16,6 +16,7 @@ from amda.naming import (
     MIXUP_METHODS,
     WILDCARDS,
     adv_train,
+    adv_train_shard_benchmark,
     format_hp,
     train_attack_for,
     victim,
@@ -29,9 +30,9 @@ def test_method_sets_and_names_cover_the_methods():
         assert amda in ADV_METHODS and MIXUP_METHODS[amda] == mix and mix in METHODS
 
 
-def test_base_and_mixup_alone_train_on_clean_data_and_every_other_method_on_the_attack():
+def test_base_mixup_alone_and_freelb_train_on_clean_data_and_every_other_method_on_the_attack():
     assert {train_attack_for(m, "pwws") for m in CLEAN_TRAINED} == {CLEAN}
-    assert CLEAN_TRAINED == {"base", "tmix", "smix"}
+    assert CLEAN_TRAINED == {"base", "tmix", "smix", "freelb"}
     assert {train_attack_for(m, "pwws") for m in METHODS if m not in CLEAN_TRAINED} == {"pwws"}
 
 
@@ -46,6 +47,10 @@ def test_wildcard_paths_are_the_rule_templates():
     assert WILDCARDS.saved_model == f"results/models/{run}/model"
     assert WILDCARDS.metrics == f"results/models/{run}/metrics.json"
     assert WILDCARDS.checkpoint_dir == f"results/checkpoints/models/{run}"
+    assert WILDCARDS.train_benchmark == f"results/benchmarks/train_model/{run}.tsv"
+    assert adv_train_shard_benchmark("{dataset}", "{model}", "{attack}", "{shard}", "{shards}") == (
+        "results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+    )
     assert WILDCARDS.tae_shard("{attack}", "{shard}", "{shards}") == (
         f"results/attacks/{run}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.parquet"
     )

@@ -35,7 +35,7 @@ def _python(code):
 def test_tables_figures_and_claims_import_neither_torch_nor_the_attack_package():
     loaded = _python(
         "import json, sys\n"
-        "import amda.aggregate, amda.claims, amda.figures, amda.paper, amda.tables, amda.records\n"
+        "import amda.aggregate, amda.claims, amda.defenses, amda.figures, amda.paper, amda.tables, amda.records\n"
         "print(json.dumps(sorted(m for m in sys.modules if m == 'torch' or m.startswith('amda.attack'))))"
     )
     assert loaded == []
@@ -46,9 +46,9 @@ def test_a_new_method_and_attack_record_are_picked_up_everywhere():
     found = _python(
         "import json\n"
         "from amda import records\n"
-        "records.METHODS['freelb'] = records.Method('freelb', 'FreeLB', 'clean', loss='amda.losses:CrossEntropy',"
+        "records.METHODS['awp'] = records.Method('awp', 'AWP', 'clean', loss='amda.losses:CrossEntropy',"
         " comparisons=(records.Comparison('ADA beats base', 'base', paper_tables=(2,)),),"
-        " settings={'freelb': {'adv_steps': {'type': 'integer', 'minimum': 1, 'default': 3}}})\n"
+        " settings={'awp': {'adv_steps': {'type': 'integer', 'minimum': 1, 'default': 3}}})\n"
         "records.ATTACKS['bae'] = records.Attack('bae', 'BAE', 'amda.attack.recipes:build_bae',"
         " resources=('nltk', 'embedding'), settings={'k': {'type': 'integer', 'default': 50}})\n"
         "from amda import claims, config, naming, paper\n"
@@ -58,14 +58,14 @@ def test_a_new_method_and_attack_record_are_picked_up_everywhere():
         " 'method_enum': schema['$defs']['method']['enum'], 'attack_enum': schema['$defs']['attack_name']['enum'],"
         " 'attack_settings': schema['properties']['attacks']['properties']['bae'],"
         " 'comparisons': claims.COMPARISONS, 'effects': paper.EFFECTS[2],"
-        " 'filled': config.validate_config(config.load_yaml('config.yaml'))['freelb']}))"
+        " 'filled': config.validate_config(config.load_yaml('config.yaml'))['awp']}))"
     )
-    assert found["methods"][-1] == "freelb" and found["method_enum"] == found["methods"]
-    assert "freelb" in found["clean"] and found["names"]["freelb"] == "FreeLB"
+    assert found["methods"][-1] == "awp" and found["method_enum"] == found["methods"]
+    assert "awp" in found["clean"] and found["names"]["awp"] == "AWP"
     assert found["attack_enum"][-1] == "bae" and found["attack_names"]["bae"] == "BAE"
     assert found["attack_settings"]["properties"] == {"k": {"type": "integer", "default": 50}}
-    assert ["ADA beats base", "freelb", "base", 1] in found["comparisons"]
-    assert ["freelb", "base"] in found["effects"]
+    assert ["ADA beats base", "awp", "base", 1] in found["comparisons"]
+    assert ["awp", "base"] in found["effects"]
     assert found["filled"] == {"adv_steps": 3}  # the method's own section, its default filled in
 
 
@@ -128,12 +128,15 @@ def test_the_loss_seam_takes_the_same_step_as_the_loss_before_it(tiny_bert, meth
 
 
 def test_code_inputs_follow_the_imports_and_leave_the_attack_package_to_the_jobs_that_attack():
-    from amda.code_inputs import code_inputs
+    from amda.code_inputs import code_inputs, other_losses
 
     attacking = code_inputs("train_model.py", ROOT)
     plain = code_inputs("train_model.py", ROOT, ("amda.attack",))
     assert {"src/amda/attack/recipes.py", "src/amda/attack/runner.py", "src/amda/losses.py"} <= set(attacking)
     assert "src/amda/training.py" in plain and not [p for p in plain if p.startswith("src/amda/attack/")]
+    own = code_inputs("train_model.py", ROOT, other_losses("freelb"))
+    others = code_inputs("train_model.py", ROOT, other_losses("base"))
+    assert "src/amda/freelb.py" in own and "src/amda/freelb.py" not in others and "src/amda/losses.py" in others
     tables = code_inputs("aggregate.py", ROOT)
     assert {"src/amda/data/published_results.csv", "src/amda/records.py", "src/amda/outcomes.py"} <= set(tables)
     assert not [p for p in tables if p.startswith("src/amda/attack/")]

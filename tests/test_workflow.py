@@ -331,6 +331,19 @@ def test_a_broken_source_with_an_old_time_keeps_computed_results(workflow, tmp_p
     assert _snapshot(workflow / "results" / "data") == before
 
 
+def test_the_defenses_table_trains_freelb_and_reads_the_cost_from_the_benchmark_files(workflow):
+    result = snakemake(workflow, "-n", "-p", "results/defenses.csv", "--configfile", "configs/defenses.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    counts = job_counts(out)
+    # base and freelb (clean, once) + {ada, amda_tmix} x {pwws, textfooler}; nothing of the paper's tables
+    assert counts["train_model"] == 6 and counts["defenses"] == 1 and "table2" not in counts
+    assert "results/models/sst2/minilm/freelb/clean/default/seed42/model" in out and '"adv_steps": 10' in out
+    command = next(line for line in out.splitlines() if "aggregate.py defenses" in line)
+    assert "results/benchmarks/train_model/sst2/minilm/freelb/clean/default/seed42.tsv" in command
+    assert "--adv-benchmarks results/benchmarks/adv_train_shard/sst2/minilm/pwws/shard0-of-1.tsv" in command
+
+
 def test_an_overlay_value_that_changes_nothing_is_warned_of(workflow):
     overlay = _bad_config(workflow, "mixup:\n  alpha:\n    default: 0.5\n")
     result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "configs/tiny.yaml", overlay)

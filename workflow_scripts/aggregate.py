@@ -1,5 +1,5 @@
 """Aggregation stage: per-model summaries -> results/table{1..4}.{csv,md}, figure{2,3}.{png,csv},
-paper_comparison.md.
+paper_comparison.md, defenses.{csv,md,png} (with the training jobs' benchmark files).
 
 Inputs are explicit file lists; each summary says which model (and attack) it describes. The grid
 (datasets, models, methods, attacks, seeds, swept values) is given by flags or, where a flag is left
@@ -12,6 +12,7 @@ import argparse
 from amda.aggregate import Summaries, data_warnings, warnings_markdown
 from amda.claims import read_claims
 from amda.cli import run_main
+from amda.defenses import Benchmarks, defenses_frame, defenses_markdown, plot_defenses
 from amda.figures import plot_sweep, sweep_frame, swept_values
 from amda.io import write_text_atomic
 from amda.paper import comparison_markdown, default_paper_results, load_our_tables, load_paper_results
@@ -52,6 +53,14 @@ def run_method_table(args):
     claims = read_claims(args.claims) if args.claims else None
     frame = method_frame(summaries, *grid, mark_gain, claims=claims)
     _write_table(frame, method_markdown(frame, title, mark_gain, claims=claims), args)
+
+
+def run_defenses(args):
+    summaries = Summaries.load("defenses", tae=args.tae, metrics=args.metrics)
+    grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
+    frame = defenses_frame(summaries, Benchmarks(args.train_benchmarks + args.adv_benchmarks), *grid)
+    _write_table(frame, defenses_markdown(frame), args)
+    plot_defenses(frame, args.out_png)
 
 
 def run_sweep(args):
@@ -130,6 +139,24 @@ def build_parser():
         table.add_argument("--out-csv", required=True)
         table.add_argument("--out-md", required=True)
         table.set_defaults(run=run_method_table)
+
+    defenses = commands.add_parser("defenses", help="methods × attacks with each model's training cost")
+    _inputs(defenses)
+    defenses.add_argument(
+        "--train-benchmarks", nargs="+", required=True, help="the training jobs' Snakemake benchmark files"
+    )
+    defenses.add_argument(
+        "--adv-benchmarks",
+        nargs="*",
+        default=[],
+        help="the benchmark files of the shards that built the adversarial sets (ADA, AMDA)",
+    )
+    _grid_flags(defenses, "datasets", "models", "methods", "attacks", "seeds")
+    _data_stats_flag(defenses)
+    defenses.add_argument("--out-csv", required=True)
+    defenses.add_argument("--out-md", required=True)
+    defenses.add_argument("--out-png", required=True, help="accuracy under attack against training cost")
+    defenses.set_defaults(run=run_defenses)
 
     for name, hp_key in SWEEPS.items():
         figure = commands.add_parser(name, help=f"accuracy against {hp_key}")

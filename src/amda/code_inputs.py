@@ -18,6 +18,13 @@ RESOLVED = {
 }
 
 
+def other_losses(method):
+    """The loss modules of the other methods, which `method`'s training never runs: left out of its code inputs,
+    so that adding or editing one method's loss module reruns only that method's models."""
+    own = records.METHODS[method].loss.partition(":")[0]
+    return tuple(module for module in RESOLVED["amda.losses"] if module not in (own, "amda.losses"))
+
+
 def _module_file(src, module):
     """src/amda/x/y.py or src/amda/x/y/__init__.py of `module`, or None if it is not a module of the package."""
     base = Path(src, *module.split("."))

@@ -415,9 +415,15 @@ def _get(mapping, path):
     return _get(mapping[path[0]], path[1:]) if path and _has(mapping, path[:1]) else None if path else mapping
 
 
-# Sections that jobs read only through the models, datasets and attacks in use; every other top-level key
+# A method's own config sections (e.g. `freelb`) and the methods that read each.
+METHOD_SECTIONS = {
+    section: tuple(name for name, m in records.METHODS.items() if section in m.settings)
+    for method in records.METHODS.values()
+    for section in method.settings
+}
+# Sections that jobs read only through the models, datasets, attacks and methods in use; every other top-level key
 # (tables, seeds, paths, evaluation, claims, ...) counts whole.
-_SCOPED = ("datasets", "models", "attacks", "training", "mixup", "ada", "adv_train", "counterfit")
+_SCOPED = ("datasets", "models", "attacks", "training", "mixup", "ada", "adv_train", "counterfit", *METHOD_SECTIONS)
 
 
 def effective_settings(config, pairs):
@@ -499,6 +505,8 @@ def _why_nothing(path, used):
     for section, kind in (("models", "model"), ("attacks", "attack")):
         if path[0] == section and len(path) > 1 and path[1] not in used[kind]:
             return f"no table uses {kind} {path[1]!r}"
+    if path[0] in METHOD_SECTIONS and not used["method"] & set(METHOD_SECTIONS[path[0]]):
+        return f"no table uses method {' or '.join(map(repr, METHOD_SECTIONS[path[0]]))}"
     if path[0] == "counterfit" and not any(records.ATTACKS[name].needs("embedding") for name in used["attack"]):
         return "only attacks that need the counter-fitted embedding read it, and no table uses one"
     return "no model, attack or table in use reads it"

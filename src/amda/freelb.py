@@ -28,9 +28,9 @@ Choices the reference leaves open, or where this module differs:
   keeps padding unperturbed in any model.
 - δ₀ is drawn from a torch generator seeded by `rng` (the training loop's numpy generator, checkpointed with
   it): one draw of `rng` per batch, so a run is reproducible from its seed on the same device.
-- Losses returned: the mean of the K losses (what the step descends, the reference's `total_loss`), the loss of
-  the first pass (at δ₀: the clean loss when adv_init_mag = 0) and of the last (the most adversarial δ); the
-  reference takes no clean pass and this module adds none.
+- Losses returned: the mean of the K losses (what the step descends, the reference's `total_loss`) and the loss
+  of the first pass (at δ₀: the clean loss when adv_init_mag = 0), which metrics.json records as the clean loss;
+  no extra loss (the training loop's extra is mixup's). The reference takes no clean pass and this module adds none.
 - With `training.bf16` the forwards run under bf16 autocast, the backwards outside it; δ, its gradient
   and its norms stay float32.
 - Dropout is redrawn on every pass (as in the reference); gradient clipping and the optimizer step are the
@@ -44,55 +44,16 @@ import jsonschema
 import torch
 import torch.nn.functional as F
 
+from amda import records
 from amda.errors import AmdaError
-
-NORM_TYPES = ("l2", "linf")
-TEXTDEFENDER = "TextDefender trainer/freelb.py"
-
-# name -> (default, JSON-schema fragment, description): the `freelb` section of the training spec.
-FREELB_SETTINGS = {
-    "adv_steps": (
-        10,
-        {"type": "integer", "minimum": 0, "maximum": 50},
-        f"FreeLB++ passes K per batch, each on perturbed embeddings, loss / K; 0: plain fine-tuning (K = 10: RMLM, "
-        f"ACL 2023, on SST-2; {TEXTDEFENDER}:28 has FreeLB's 5)",
-    ),
-    "adv_learning_rate": (
-        0.03,
-        {"type": "number", "minimum": 0, "maximum": 1},
-        f"ascent step: δ moves this far in the norm per step, along its normalised gradient ({TEXTDEFENDER}:30)",
-    ),
-    "adv_init_mag": (
-        0.05,
-        {"type": "number", "minimum": 0, "maximum": 1},
-        f"magnitude of the uniform initial δ (l2: per sentence; linf: per coordinate); 0: δ starts at 0 "
-        f"({TEXTDEFENDER}:32, trainer/gradient.py:59-73)",
-    ),
-    "adv_max_norm": (
-        0.0,
-        {"type": "number", "minimum": 0, "maximum": 10},
-        f"norm bound ε: δ projected onto the ε-ball after each ascent step; 0: no projection, δ then within "
-        f"adv_init_mag + (K - 1) × adv_learning_rate ({TEXTDEFENDER}:34)",
-    ),
-    "adv_norm_type": (
-        "l2",
-        {"type": "string", "enum": list(NORM_TYPES)},
-        f"norm of the bound and of the step normalisation ({TEXTDEFENDER}:36, trainer/gradient.py:76-96)",
-    ),
-}
+from amda.losses import CrossEntropy
 
 
 def settings_schema():
-    """The JSON schema of the `freelb` section, defaults and descriptions included."""
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": list(FREELB_SETTINGS),
-        "properties": {
-            name: {**fragment, "default": default, "description": description}
-            for name, (default, fragment, description) in FREELB_SETTINGS.items()
-        },
-    }
+    """The JSON schema of the `freelb` section: the method record's settings (defaults, bounds, descriptions citing
+    TextDefender's file and line), every one required."""
+    properties = records.METHODS["freelb"].settings["freelb"]
+    return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties}
 
 
 def _per_sentence_norm(x, norm_type):
@@ -138,6 +99,8 @@ def word_embeddings(model):
 
 @dataclass(frozen=True)
 class FreeLBLoss:
+    """The loss of the method record `freelb` (`amda.losses`'s interface): batches as plain fine-tuning draws them."""
+
     adv_steps: int
     adv_learning_rate: float
     adv_init_mag: float
@@ -156,6 +119,17 @@ class FreeLBLoss:
             raise AmdaError(f"{where}: {error.message}")
         return cls(**settings, bf16=bool(spec["training"]["bf16"]))
 
+    batching = staticmethod(CrossEntropy.batching)
+
+    def check_model(self, model):
+        """An AmdaError if the model has no word embeddings to perturb."""
+        word_embeddings(model)
+
+    def metrics(self):
+        """metrics.json's loss settings: no mixup; the FreeLB++ settings."""
+        settings = {name: getattr(self, name) for name in records.METHODS["freelb"].settings["freelb"]}
+        return {"alpha": None, "mix_layers": None, "freelb": settings}
+
     def _logits(self, model, labels, **inputs):
         autocast = torch.autocast(labels.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext()
         with autocast:
@@ -163,7 +137,7 @@ class FreeLBLoss:
 
     def backward(self, model, enc, labels, rng, perm=None):
         """Backward of one batch's FreeLB++ loss into the parameters' gradients; returns (mean of the K losses, first
-        pass's loss, last pass's loss) detached, or (clean, clean, None) when K = 0. `perm` (mixup's) is unused."""
+        pass's loss, None) detached, or (clean, clean, None) when K = 0. `perm` (mixup's) is unused."""
         del perm
         if self.adv_steps == 0:
             loss = F.cross_entropy(self._logits(model, labels, **enc), labels)
@@ -194,4 +168,4 @@ class FreeLBLoss:
                     self.adv_norm_type,
                 )
                 embeds = embedding(ids)  # a fresh graph: the backward above freed the last one
-        return torch.stack(losses).mean(), losses[0], losses[-1]
+        return torch.stack(losses).mean(), losses[0], None

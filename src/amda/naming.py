@@ -107,6 +107,11 @@ class RunId:
         return f"{self.model_dir}/metrics.json"
 
     @property
+    def train_benchmark(self):
+        """Snakemake's benchmark of the training job (wall `s`, `cpu_time`): the cost of this model."""
+        return f"results/benchmarks/train_model/{self.rel}.tsv"
+
+    @property
     def checkpoint_dir(self):
         """The per-epoch training checkpoint (removed once the model is complete)."""
         return f"results/checkpoints/models/{self.rel}"
@@ -143,6 +148,11 @@ def adv_train(dataset, model, attack, ext="parquet"):
 
 def adv_train_shard(dataset, model, attack, shard, shards):
     return f"results/adv_train/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.parquet"
+
+
+def adv_train_shard_benchmark(dataset, model, attack, shard, shards):
+    """Snakemake's benchmark of one shard of attacking the victim to build the adversarial training set."""
+    return f"results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
 
 
 def parse_hp(hp):

@@ -14,6 +14,8 @@ CLAIMS = (
     "ADA beats base",
     "mixup beats base",
     "one-shot beats iterative",
+    "FreeLB++ beats base",
+    "AMDA beats FreeLB++",
 )
 # What a method trains on: clean data; the adversarial set made once on the victim; or attacks of its own
 # model between epochs.
@@ -72,6 +74,52 @@ class Attack:
         return {key: prop["default"] for key, prop in self.settings.items()}
 
 
+# FreeLB++'s settings (amda.freelb): defaults from RockyLzy/TextDefender@06a5068 trainer/freelb.py (FreeLB's
+# arguments) and trainer/gradient.py (δ's initialisation and update), with K = 10 as RMLM (ACL 2023) ran it on SST-2.
+_TEXTDEFENDER = "TextDefender trainer/freelb.py"
+FREELB_SETTINGS = {
+    "adv_steps": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 50,
+        "default": 10,
+        "description": f"FreeLB++ passes K per batch, each on perturbed embeddings, loss / K; 0: plain fine-tuning "
+        f"(K = 10: RMLM, ACL 2023, on SST-2; {_TEXTDEFENDER}:28 has FreeLB's 5)",
+    },
+    "adv_learning_rate": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.03,
+        "description": f"ascent step: δ moves this far in the norm per step, along its normalised gradient "
+        f"({_TEXTDEFENDER}:30)",
+    },
+    "adv_init_mag": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "default": 0.05,
+        "description": f"magnitude of the uniform initial δ (l2: per sentence; linf: per coordinate); 0: δ starts at "
+        f"0 ({_TEXTDEFENDER}:32, trainer/gradient.py:59-73)",
+    },
+    "adv_max_norm": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 10,
+        "default": 0.0,
+        "description": f"norm bound ε: δ projected onto the ε-ball after each ascent step; 0: no projection, δ then "
+        f"within adv_init_mag + (K - 1) × adv_learning_rate ({_TEXTDEFENDER}:34)",
+    },
+    "adv_norm_type": {
+        "type": "string",
+        "enum": ["l2", "linf"],
+        "default": "l2",
+        "description": f"norm of the bound and of the step normalisation ({_TEXTDEFENDER}:36, "
+        f"trainer/gradient.py:76-96)",
+    },
+}
+
+
 def _register(*records):
     return {record.name: record for record in records}
 
@@ -114,6 +162,7 @@ METHODS = _register(
             Comparison("AMDA beats ADA", "ada", paper_tables=(2, 3)),
             Comparison("AMDA beats its mixup alone", "tmix", paper_tables=(2, 3)),
             Comparison("one-shot beats iterative", "amda_tmix_iter", paper_tables=(4,)),
+            Comparison("AMDA beats FreeLB++", "freelb"),
         ),
     ),
     Method(
@@ -127,6 +176,7 @@ METHODS = _register(
             Comparison("AMDA beats ADA", "ada", paper_tables=(2, 3)),
             Comparison("AMDA beats its mixup alone", "smix", paper_tables=(2, 3)),
             Comparison("one-shot beats iterative", "amda_smix_iter", paper_tables=(4,)),
+            Comparison("AMDA beats FreeLB++", "freelb"),
         ),
     ),
     Method("ada_iter", "ADA (iterative)", "iterative", one_shot="ada"),
@@ -145,6 +195,14 @@ METHODS = _register(
         loss="amda.losses:Mixup",
         mixup="smix",
         one_shot="amda_smix",
+    ),
+    Method(
+        "freelb",
+        "FreeLB++",
+        "clean",
+        loss="amda.freelb:FreeLBLoss",
+        comparisons=(Comparison("FreeLB++ beats base", "base"),),
+        settings={"freelb": FREELB_SETTINGS},
     ),
 )
 

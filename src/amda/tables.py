@@ -106,10 +106,10 @@ def table1_markdown(frame, claims=None):
         rows = []
         for (role, seeds), group in block.groupby(["row", "seeds"], sort=False):
             first = group.iloc[0]
-            cells = [_role_label(role, seeds, int(first["n"])), _cell(first, "clean_accuracy")]
+            cells = [_role_label(role, seeds, int(first["n"])), cell(first, "clean_accuracy")]
             for attack in attacks:
                 row = group[group["attack"] == attack].iloc[0]
-                cells += [_cell(row, "tae_accuracy"), _cell(row, "sae_accuracy")]
+                cells += [cell(row, "tae_accuracy"), cell(row, "sae_accuracy")]
             rows.append(cells)
         sizes = ", ".join(
             f"{display(ATTACK_NAMES, a)} {int(block[block['attack'] == a]['static_set_size'].iloc[0])}" for a in attacks
@@ -146,7 +146,8 @@ def _role_label(role, seeds, n):
     return f"Re-seeded, mean ± sd over seeds {readable} (n={n})"
 
 
-def _cell(row, prefix, digits=1):
+def cell(row, prefix, digits=1):
+    """`mean ± sd` of a stat's columns in a table row; the bare mean when n = 1, a dash when there is none."""
     mean, std = row[f"{prefix}_mean"], row[f"{prefix}_std"]
     if pd.isna(mean):
         return "—"
@@ -165,7 +166,7 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
     for dataset in datasets:
         for model in models:
             for attack in attacks:
-                cells = {m: _method_cell(summaries, dataset, model, m, attack, seeds) for m in methods}
+                cells = {m: method_cell(summaries, dataset, model, m, attack, seeds) for m in methods}
                 for method in methods:
                     row = cells[method]["row"]
                     if mark_gain and AMDA_VS_ADA.get(method) in cells:
@@ -181,7 +182,9 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
     return frame
 
 
-def _method_cell(summaries, dataset, model, method, attack, seeds):
+def method_cell(summaries, dataset, model, method, attack, seeds):
+    """The row of one method under one attack (clean accuracy, accuracy under attack, modification rates, attack
+    cost) and its accuracy under attack as a Stat: Tables 2-4 and the defenses table."""
     runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
     taes = [summaries.tae(run, attack) for run in runs]
     clean = Stat.of([summaries.metrics(run).number("test_accuracy", PERCENT) for run in runs])
@@ -245,7 +248,7 @@ def method_markdown(frame, title, mark_gain, claims=None):
         main, cost = [], []
         for method, rows in block.groupby("method", sort=False):
             by_attack = {row["attack"]: row for _, row in rows.iterrows()}
-            main.append([display(METHOD_NAMES, method)] + [_main_cell(by_attack[a], mark_gain) for a in attacks])
+            main.append([display(METHOD_NAMES, method)] + [main_cell(by_attack[a], mark_gain) for a in attacks])
             cost.append([display(METHOD_NAMES, method)] + [_cost_cell(by_attack[a]) for a in attacks])
         parts += [
             f"{_heading(dataset, model)} (n={n}: seed{'s' if n > 1 else ''} {seeds})\n",
@@ -259,8 +262,9 @@ def method_markdown(frame, title, mark_gain, claims=None):
     return "\n".join(parts)
 
 
-def _main_cell(row, mark_gain):
-    text = f"{_cell(row, 'clean_accuracy')} / {_cell(row, 'accuracy_under_attack')} ({_cell(row, 'modification_rate')})"
+def main_cell(row, mark_gain=False):
+    """clean accuracy / accuracy under attack (modification rate), marked where AMDA's gain over ADA holds."""
+    text = f"{cell(row, 'clean_accuracy')} / {cell(row, 'accuracy_under_attack')} ({cell(row, 'modification_rate')})"
     if mark_gain and row.get("gain_verdict") == "holds":
         text += f" {GAIN_MARK}"
     return text
@@ -268,7 +272,7 @@ def _main_cell(row, mark_gain):
 
 def _cost_cell(row):
     return (
-        f"{_cell(row, 'attack_success_rate')} / {_cell(row, 'queries', digits=0)} / "
+        f"{cell(row, 'attack_success_rate')} / {cell(row, 'queries', digits=0)} / "
         f"{int(row['errored_total'])} of {int(row['examples_total'])}"
     )
 
