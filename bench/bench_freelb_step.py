@@ -14,46 +14,22 @@ Expected: about K x plain (K forwards and backwards, one optimizer step), a litt
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from bench_mixup_step import batches
+from bench_mixup_step import batches, print_step_times, step_times
 
 from amda.freelb import FreeLBLoss
+from amda.losses import CrossEntropy
 from amda.models import load_classifier
 from amda.records import FREELB_SETTINGS
-from amda.training import make_optimizer, train_step
-
-MAX_GRAD_NORM = 1.0
-
-
-def freelb_step(model, optimizer, enc, labels, loss, rng):
-    """One optimisation step with the FreeLB++ loss, as the training loop's seam runs it."""
-    optimizer.zero_grad(set_to_none=True)
-    total, _, _ = loss.backward(model, enc, labels, rng)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
-    optimizer.step()
-    return total
-
-
-def time_steps(model, optimizer, batch_list, loss):
-    """Seconds per step over the batches; loss None: the plain step."""
-    rng = np.random.default_rng(0)  # the same δ₀ draws for every repeat
-    start = time.perf_counter()
-    for enc, labels in batch_list:
-        if loss is None:
-            train_step(model, optimizer, enc, labels, None, rng, max_grad_norm=MAX_GRAD_NORM)
-        else:
-            freelb_step(model, optimizer, enc, labels, loss, rng)
-    return (time.perf_counter() - start) / len(batch_list)
+from amda.training import make_optimizer
 
 
 def variants(steps):
-    """name -> FreeLBLoss (None: plain fine-tuning), the settings' defaults at each K."""
+    """name -> the step's loss: plain cross-entropy, or FreeLBLoss with the settings' defaults at each K."""
     defaults = {name: setting["default"] for name, setting in FREELB_SETTINGS.items()}
-    out = {"plain": None}
+    out = {"plain": CrossEntropy()}
     for k in steps:
         out[f"FreeLB++ K={k}"] = FreeLBLoss.from_spec(
             {"freelb": {**defaults, "adv_steps": k}, "training": {"bf16": False}}
@@ -89,18 +65,7 @@ def main(argv=None):
         file=sys.stderr,
     )
 
-    for loss in configs.values():  # warm-up: allocator, kernels, optimizer state
-        time_steps(model, optimizer, batch_list[:1], loss)
-    times = {name: [] for name in configs}
-    for _ in range(args.repeats):
-        for name, loss in configs.items():
-            times[name].append(time_steps(model, optimizer, batch_list, loss))
-
-    plain = statistics.median(times["plain"])
-    print(f"{'variant':<16} {'median s/step':>13} {'min':>8} {'max':>8} {'x plain':>8}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
+    print_step_times(step_times(model, optimizer, batch_list, configs, args.repeats))
 
 
 if __name__ == "__main__":

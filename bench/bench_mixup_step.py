@@ -38,13 +38,13 @@ from amda.training import epoch_batches, make_optimizer, train_step
 
 
 def variants(layers):
-    """name -> MixupConfig (None: plain fine-tuning)."""
+    """name -> the step's loss (`amda.losses`): plain cross-entropy, or mixup at one layer."""
     middle = (layers[len(layers) // 2],)
-    out = {"plain": None}
+    out = {"plain": CrossEntropy()}
     for k in layers:
-        out[f"tmix shared k={k}"] = MixupConfig("tmix", 0.4, (k,), shared_forward=True)
-    out[f"smix shared k={middle[0]}"] = MixupConfig("smix", 0.4, middle, shared_forward=True)
-    out[f"tmix recompute k={middle[0]}"] = MixupConfig("tmix", 0.4, middle, shared_forward=False)
+        out[f"tmix shared k={k}"] = Mixup(MixupConfig("tmix", 0.4, (k,), shared_forward=True))
+    out[f"smix shared k={middle[0]}"] = Mixup(MixupConfig("smix", 0.4, middle, shared_forward=True))
+    out[f"tmix recompute k={middle[0]}"] = Mixup(MixupConfig("tmix", 0.4, middle, shared_forward=False))
     return out
 
 
@@ -59,14 +59,36 @@ def batches(data, tokenizer, batch_size, max_length, count, seed):
     return out
 
 
-def time_steps(model, optimizer, batch_list, mix):
-    """Seconds per step over (enc, labels[, perm]) batches; perm: the batch's own mixup pairing."""
-    rng = np.random.default_rng(0)  # the same lam and partners for every variant
+def time_steps(model, optimizer, batch_list, loss):
+    """Seconds per step of `loss` (`amda.losses`) over (enc, labels[, perm]) batches; perm: the batch's own mixup
+    pairing."""
+    rng = np.random.default_rng(0)  # the same draws (λ and partners, FreeLB's δ₀) for every variant
     start = time.perf_counter()
     for enc, labels, *perm in batch_list:
-        loss = CrossEntropy() if mix is None else Mixup(mix)
         train_step(model, optimizer, enc, labels, loss, rng, max_grad_norm=1.0, perm=perm[0] if perm else None)
     return (time.perf_counter() - start) / len(batch_list)
+
+
+def step_times(model, optimizer, batch_list, losses, repeats):
+    """{name: [seconds per step, one per repeat]} of each loss, interleaved within every repeat so machine load
+    hits them alike, after one warm-up step each (allocator, kernels, optimizer state)."""
+    for loss in losses.values():
+        time_steps(model, optimizer, batch_list[:1], loss)
+    times = {name: [] for name in losses}
+    for _ in range(repeats):
+        for name, loss in losses.items():
+            times[name].append(time_steps(model, optimizer, batch_list, loss))
+    return times
+
+
+def print_step_times(times):
+    """The table of median, min and max seconds per step and the median's ratio to `plain`; returns plain's median."""
+    plain = statistics.median(times["plain"])
+    print(f"{'variant':<16} {'median s/step':>13} {'min':>8} {'max':>8} {'x plain':>8}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
+    return plain
 
 
 BATCHINGS = ("shuffled", "length", "pairs")
@@ -78,8 +100,8 @@ def time_batching(model, optimizer, tokenizer, args, layers):
     df = pd.read_parquet(args.data).sample(n=args.train_size, random_state=0)
     texts, labels = df["text"].tolist(), torch.tensor(df["label"].to_numpy(), dtype=torch.long)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]]
-    mix = MixupConfig("tmix", 0.4, layers, shared_forward=True)
-    variants = {f"AMDA-TMix {b}": (b, mix) for b in BATCHINGS} | {"plain length": ("length", None)}
+    mix = Mixup(MixupConfig("tmix", 0.4, layers, shared_forward=True))
+    variants = {f"AMDA-TMix {b}": (b, mix) for b in BATCHINGS} | {"plain length": ("length", CrossEntropy())}
     epochs = {}
     for name, (batching, _) in variants.items():
         epochs[name] = [
@@ -138,18 +160,8 @@ def main(argv=None):
         file=sys.stderr,
     )
 
-    for mix in configs.values():  # warm-up: allocator, kernels, optimizer state
-        time_steps(model, optimizer, batch_list[:1], mix)
-    times = {name: [] for name in configs}
-    for _ in range(args.repeats):
-        for name, mix in configs.items():
-            times[name].append(time_steps(model, optimizer, batch_list, mix))
-
-    plain = statistics.median(times["plain"])
-    print(f"{'variant':<16} {'median s/step':>13} {'min':>8} {'max':>8} {'x plain':>8}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<16} {median:>13.4f} {min(values):>8.4f} {max(values):>8.4f} {median / plain:>8.3f}")
+    times = step_times(model, optimizer, batch_list, configs, args.repeats)
+    plain = print_step_times(times)
     ratio = statistics.mean(statistics.median(times[f"tmix shared k={k}"]) for k in layers) / plain
     floor = 1 + statistics.mean(len(model.base_model.encoder.layer) - k for k in layers) / len(
         model.base_model.encoder.layer
