@@ -558,6 +558,7 @@ def measure_speed(workdir, probe_s=SPEED_PROBE_S):
 
     from amda.config import load_yaml, validate_config
     from amda.inference import tokenize_batch
+    from amda.losses import CrossEntropy
     from amda.models import load_classifier
     from amda.training import make_batches, make_optimizer, train_step
 
@@ -576,7 +577,7 @@ def measure_speed(workdir, probe_s=SPEED_PROBE_S):
     examples, started = 0, None
     for step, rows in enumerate(make_batches(lengths, 32, rng, length_grouped=True)):
         enc = dict(tokenize_batch(tokenizer, [texts[i] for i in rows], 64))
-        train_step(model, optimizer, enc, labels[rows], None, rng, max_grad_norm=1.0)
+        train_step(model, optimizer, enc, labels[rows], CrossEntropy(), rng, max_grad_norm=1.0)
         if step == 1:
             started = time.perf_counter()
         elif step > 1:
