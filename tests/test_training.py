@@ -21,7 +21,7 @@ from amda.attack.runner import sample_order
 from amda.config import training_spec, validate_config
 from amda.errors import AmdaError
 from amda.inference import predict_logits
-from amda.naming import METHODS, RunId, share_count
+from amda.naming import METHODS, MIXUP_METHODS, RunId, share_count
 from amda.training import (
     batching,
     check_split,
@@ -606,8 +606,9 @@ def test_mixup_methods_draw_pair_first_batches_by_default(repo):
         return RunId("sst2", "minilm", method, "clean" if method == "base" else "pwws", "default", 42)
 
     drawn = {m: batching(training_spec(config, run(m))) for m in METHODS}
-    assert {m for m, b in drawn.items() if b == "length"} == {"base", "ada", "ada_iter"}
-    assert {m for m, b in drawn.items() if b == "pairs"} == set(METHODS) - {"base", "ada", "ada_iter"}
+    assert {"base", "ada", "ada_iter", "freelb"} <= {m for m, b in drawn.items() if b == "length"}
+    assert {m for m, b in drawn.items() if b == "pairs"} == set(MIXUP_METHODS)
+    assert {m for m, b in drawn.items() if b == "length"} == set(METHODS) - set(MIXUP_METHODS)
 
 
 def test_iterative_methods_take_their_one_shot_alpha_and_amount(repo):
