@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths, offline settings, the prepared NLTK data."""
+"""Shared fixtures: repository paths, offline settings, a saved tiny BERT, the prepared NLTK data."""
 
 import os
 from pathlib import Path
@@ -35,6 +35,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    """A saved tiny random BERT classifier (`fixtures.tiny_models`), one per test module."""
+    from fixtures.tiny_models import save_tiny_bert
+
+    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 @pytest.fixture(scope="session")

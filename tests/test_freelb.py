@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from fixtures.tiny_models import save_tiny_bert, sst2
+from fixtures.tiny_models import sst2
 from safetensors.torch import load_file
 from transformers import (
     BertConfig,
@@ -232,11 +232,6 @@ def test_ascent_raises_the_loss():
         tiny_model(dropout=False), enc, labels, np.random.default_rng(0)
     )
     assert first < total
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 def freelb_run_spec(tiny_bert, adv_steps, method="freelb"):

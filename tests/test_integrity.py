@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
+from fixtures.tiny_models import sst2, tiny_spec
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amda.aggregate import Summaries
@@ -49,11 +49,6 @@ RECORD = {
 @pytest.fixture(autouse=True)
 def _single_thread(one_thread):
     """torch on one thread (the machine is shared)."""
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fixtures.tiny_models import save_tiny_bert, sst2, tiny_spec
+from fixtures.tiny_models import sst2, tiny_spec
 
 from amda import records
 from amda.claims import COMPARISONS
@@ -90,11 +90,6 @@ def test_every_record_points_at_something_that_exists():
         source = (ROOT / "src" / f"{module.replace('.', '/')}.py").read_text()  # read, not imported: no TextAttack
         assert module.startswith("amda.attack.") and f"\ndef {builder}(model_wrapper, attack_cfg, resources):" in source
         assert set(attack.resources) <= {"nltk", "embedding"}, name
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
 @pytest.mark.parametrize("method", ["base", "amda_tmix"])

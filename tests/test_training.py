@@ -46,11 +46,6 @@ def _single_thread(one_thread):
 
 
 @pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return save_tiny_bert(tmp_path_factory.mktemp("bert"))
-
-
-@pytest.fixture(scope="module")
 def sensitive_bert(tmp_path_factory):
     """Larger initial weights: predictions vary with the input, so word deletions can flip them."""
     return save_tiny_bert(tmp_path_factory.mktemp("sensitive"), initializer_range=0.3)
