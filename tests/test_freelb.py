@@ -29,7 +29,7 @@ from amda.freelb import FreeLBLoss
 from amda.losses import batching
 from amda.naming import RunId
 from amda.records import FREELB_SETTINGS
-from amda.training import fine_tune
+from amda.training import fine_tune, validate_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -127,17 +127,25 @@ def test_defaults_validate_and_bad_settings_name_their_key():
         0.0,
         "l2",
     )
+    # One check, the config schema's (the record's settings added to it): one line naming the key.
     for bad, key in (
         ({"adv_steps": 51}, "freelb.adv_steps"),
         ({"adv_steps": 2.5}, "freelb.adv_steps"),
         ({"adv_norm_type": "l1"}, "freelb.adv_norm_type"),
         ({"adv_max_norm": -0.1}, "freelb.adv_max_norm"),
-        ({"adv_init_magnitude": 0.1}, "freelb"),
+        ({"adv_init_magnitude": 0.1}, "freelb.adv_init_magnitude: unknown key"),
     ):
-        with pytest.raises(AmdaError, match=rf"^{key}: "):
-            freelb(**bad)
-    with pytest.raises(AmdaError, match="'adv_steps' is a required property"):
-        FreeLBLoss.from_spec({"freelb": {"adv_learning_rate": 0.1}, "training": {"bf16": False}})
+        config = load_yaml(REPO / "config.yaml")
+        config["freelb"] = bad
+        with pytest.raises(AmdaError, match=rf"^config: {key}") as err:
+            validate_config(config)
+        assert "\n" not in str(err.value)
+    spec = training_spec(
+        validate_config(load_yaml(REPO / "config.yaml")), RunId("sst2", "minilm", "freelb", "clean", "default", 3)
+    )
+    del spec["freelb"]["adv_steps"]
+    with pytest.raises(AmdaError, match=r"^spec: missing key freelb\.adv_steps, needed by the method freelb$"):
+        validate_spec(spec)
 
 
 def test_every_setting_has_a_bounded_schema_its_default_meets_and_a_cited_description():

@@ -40,7 +40,6 @@ Choices the reference leaves open, or where this module differs:
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-import jsonschema
 import torch
 import torch.nn.functional as F
 
@@ -48,12 +47,8 @@ from amda import records
 from amda.errors import AmdaError
 from amda.losses import CrossEntropy
 
-
-def settings_schema():
-    """The JSON schema of the `freelb` section: the method record's settings (defaults, bounds, descriptions citing
-    TextDefender's file and line), every one required."""
-    properties = records.METHODS["freelb"].settings["freelb"]
-    return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties}
+# The record's settings (defaults, bounds, descriptions citing TextDefender's file and line).
+SETTINGS = records.METHODS["freelb"].settings["freelb"]
 
 
 def _per_sentence_norm(x, norm_type):
@@ -110,14 +105,10 @@ class FreeLBLoss:
 
     @classmethod
     def from_spec(cls, spec):
-        """From a training spec: its `freelb` section (every setting, validated) and `training.bf16`."""
-        settings = spec.get("freelb")
-        errors = list(jsonschema.Draft202012Validator(settings_schema()).iter_errors(settings))
-        if errors:
-            error = jsonschema.exceptions.best_match(errors)
-            where = ".".join(["freelb", *map(str, error.absolute_path)])
-            raise AmdaError(f"{where}: {error.message}")
-        return cls(**settings, bf16=bool(spec["training"]["bf16"]))
+        """From a training spec: its `freelb` section and `training.bf16`. The settings were checked once, by the
+        config schema (`config.load_schema` adds the record's), and their presence by `training.validate_spec`."""
+        settings = spec["freelb"]
+        return cls(**{name: settings[name] for name in SETTINGS}, bf16=bool(spec["training"]["bf16"]))
 
     batching = staticmethod(CrossEntropy.batching)
 
@@ -127,7 +118,7 @@ class FreeLBLoss:
 
     def metrics(self):
         """metrics.json's loss settings: no mixup; the FreeLB++ settings."""
-        settings = {name: getattr(self, name) for name in records.METHODS["freelb"].settings["freelb"]}
+        settings = {name: getattr(self, name) for name in SETTINGS}
         return {"alpha": None, "mix_layers": None, "freelb": settings}
 
     def _logits(self, model, labels, **inputs):

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from transformers import set_seed
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
+from amda import records
 from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
@@ -58,6 +59,10 @@ def validate_spec(spec):
     method = spec["run"]["method"]
     if method not in METHODS:
         raise AmdaError(f"spec: run.method {method!r} is not one of {', '.join(METHODS)}")
+    for section, keys in records.METHODS[method].settings.items():  # e.g. FreeLB++'s `freelb`
+        for key in keys:
+            if not isinstance(spec.get(section), dict) or key not in spec[section]:
+                raise AmdaError(f"spec: missing key {section}.{key}, needed by the method {method}")
     if method in ITERATIVE_METHODS and not isinstance(spec.get("attack"), dict):
         raise AmdaError(f"spec: missing key attack (an object), needed by the iterative method {method}")
     if method in ITERATIVE_METHODS and int(spec["training"]["epochs"]) < 2:
