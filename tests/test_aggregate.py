@@ -17,6 +17,7 @@ import pytest
 import yaml
 from docutils.core import publish_parts
 
+from amda import records
 from amda.aggregate import Summaries
 from amda.attack.runner import records_frame
 from amda.errors import AmdaError
@@ -28,7 +29,9 @@ from amda.paper import (
     claim_clean_cost,
     claim_sae_overstates,
     comparison_markdown,
+    default_other_results,
     default_paper_results,
+    load_other_results,
     load_paper_results,
     paper_number,
 )
@@ -804,7 +807,9 @@ def test_paper_comparison_places_paper_numbers_and_dashes_the_missing(tmp_path):
     )
     text = out.read_text()
     assert "MiniLM (ours) ↔ BERT-base-uncased (paper)" in text
-    assert "| SST-2 | MiniLM ↔ BERT-base-uncased | ADA | PWWS | 85.0 | — | 31.0 | 12.5 |" in text
+    assert "| SST-2 | ADA | PWWS | ours (n=2) | MiniLM | 85.0 | 31.0 |" in text
+    assert "| SST-2 | ADA | PWWS | test fixture (not the paper) | BERT-base-uncased | — | 12.5 |" in text
+    assert "| SST-2 | Base | PWWS | test fixture" not in text  # a source with no number for a cell has no row
     assert (
         "| (1) SAE overstates robustness of re-seeded models | SST-2, MiniLM, PWWS | "
         f"SAE 60.0 vs TAE 17.0 (re-seeded mean, n=2) | {HOLDS} |" in text
@@ -886,16 +891,65 @@ def test_a_table_the_paper_reports_for_one_model_only_is_compared_with_that_mode
         for method, value in (("base", 30.0), ("ada", 40.0), ("amda_tmix", 50.0))
     ]
     text = comparison_markdown(paper, table3=pd.DataFrame(rows))
+    paper_row = "| AG News | AMDA-TMix | PWWS | Si et al. 2021 (Findings of ACL), Table 3 | RoBERTa-base"
     assert (
-        "| AG News | MiniLM ↔ RoBERTa-base (the paper's only model here) | AMDA-TMix | PWWS | 90.0 | 94.5 | 50.0 | 69.7 |"
-        in text
+        "| AG News | AMDA-TMix | PWWS | ours (n=1) | MiniLM | 90.0 | 50.0 |\n"
+        f"{paper_row} (the paper's only model here) | 94.5 | 69.7 |" in text
     )
-    assert "| AG News | MPNet ↔ RoBERTa-base | AMDA-TMix | PWWS | 90.0 | 94.5 | 50.0 | 69.7 |" in text
+    assert f"| AG News | AMDA-TMix | PWWS | ours (n=1) | MPNet | 90.0 | 50.0 |\n{paper_row} | 94.5 | 69.7 |" in text
     assert (
         "| AG News, MiniLM ↔ RoBERTa-base (the paper's only model here), PWWS | AMDA-TMix − ADA | +10.00 | +2.77 | yes |"
         in text
     )
     assert "its Tables 3 and 4: RoBERTa-base" in text
+
+
+RMLM = "Wang et al. 2023 (ACL), RMLM, Table 2"
+
+
+def test_rmlm_rows_and_effects_stand_beside_the_papers_each_naming_its_source():
+    paper, other = load_paper_results(default_paper_results()), load_other_results(default_other_results())
+    aua, clean = {"base": 20.0, "ada": 30.0, "amda_tmix": 28.0, "tmix": 22.0}, dict.fromkeys(["base", "ada"], 90.0)
+    sst2 = method_rows(aua, clean | {"amda_tmix": 88.0, "tmix": 89.0})
+    imdb = sst2[sst2["method"] == "ada"].assign(dataset="imdb")
+    text = comparison_markdown(paper, table2=pd.concat([sst2, imdb]), other=other)
+    ours_then_paper = [
+        "| SST-2 | AMDA-TMix | PWWS | ours (n=1) | MiniLM | 88.0 | 28.0 |",
+        "| SST-2 | AMDA-TMix | PWWS | Si et al. 2021 (Findings of ACL), Table 2 | BERT-base-uncased | "
+        f"{paper_number(paper, 2, 'sst2', 'minilm', 'amda_tmix', 'pwws', 'clean_accuracy'):.1f} | "
+        f"{paper_number(paper, 2, 'sst2', 'minilm', 'amda_tmix', 'pwws', 'accuracy_under_attack'):.1f} |",
+        f"| SST-2 | AMDA-TMix | PWWS | {RMLM} † | BERT-base | 89.8 | 40.6 |",  # its SST-2 rows: printed order
+    ]
+    assert "\n".join(ours_then_paper) in text
+    assert f"| IMDB | ADA | PWWS | {RMLM} | BERT-base | 92.7 | 28.3 |" in text  # IMDB kept its row labels
+    assert f"| SST-2 | TMix | PWWS | {RMLM}" not in text  # RMLM has no mixup alone
+    # the caveat stays visible under each table whose rows it marks
+    caveat = "† the stored text of this table lost its SST-2 row labels: rows assigned by their printed order"
+    assert text.count(caveat) == 2
+    assert f"| Same direction | {RMLM} (BERT-base) | Same direction |" in text
+    assert "| SST-2, MiniLM ↔ BERT-base-uncased, PWWS | AMDA-TMix − ADA | -2.00 | +11.64 | no | +4.80 † | no |" in text
+    assert "| AMDA-TMix − TMix | +6.00 |" in text and "| — | — |\n" in text  # RMLM: no TMix, no effect
+    assert f"- {RMLM}: BERT-base, OpenAttack attackers, 1,000 test examples" in text  # its source, listed at the end
+
+
+def test_rmlm_method_names_map_to_ours_through_the_records(tmp_path):
+    # RMLM's `amda` is AMDA-TMix: the reference's run scripts train AMDA with TMix only (records.RMLM)
+    names = {name: records.published_method(records.RMLM, name) for name in ("base", "ada", "amda", "freelb_pp")}
+    assert names == {"base": "base", "ada": "ada", "amda": "amda_tmix", "freelb_pp": "freelb"}
+    other = load_other_results(default_other_results())
+    assert len(other) == 36 and set(other["method"]) == {"base", "ada", "amda_tmix", "freelb"}
+    bad = tmp_path / "other.csv"
+    bad.write_text(
+        "source,dataset,model,method,attack,metric,value,source_note\n"
+        "rmlm_2023,sst2,bert,amda_smix,pwws,accuracy_under_attack,40.6,fixture\n"
+    )
+    with pytest.raises(AmdaError, match=r"row 2: method 'amda_smix' of source 'rmlm_2023' is no method record's"):
+        load_other_results(bad)
+
+
+@pytest.mark.parametrize("name", ["published_results.csv", "other_published_results.csv"])
+def test_the_packaged_published_numbers_are_the_shared_files(shared, name):
+    assert (ROOT / "src" / "amda" / "data" / name).read_bytes() == (shared / "paper" / name).read_bytes()
 
 
 def test_our_tables_are_identified_by_their_table_column(tmp_path):

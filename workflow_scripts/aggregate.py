@@ -15,7 +15,14 @@ from amda.cli import run_main
 from amda.defenses import Benchmarks, defenses_frame, defenses_markdown, plot_defenses
 from amda.figures import plot_sweep, sweep_frame, swept_values
 from amda.io import write_text_atomic
-from amda.paper import comparison_markdown, default_paper_results, load_our_tables, load_paper_results
+from amda.paper import (
+    comparison_markdown,
+    default_other_results,
+    default_paper_results,
+    load_other_results,
+    load_our_tables,
+    load_paper_results,
+)
 from amda.tables import method_frame, method_markdown, table1_frame, table1_markdown
 
 METHOD_TABLES = {
@@ -89,7 +96,15 @@ def run_sweep(args):
 def run_paper_comparison(args):
     paper = load_paper_results(args.paper_results or default_paper_results())
     claims = read_claims(args.claims) if args.claims else None
-    write_text_atomic(comparison_markdown(paper, **load_our_tables(args.tables), claims=claims), args.out_md)
+    other = load_other_results(args.other_results or default_other_results())
+    markdown = comparison_markdown(paper, **load_our_tables(args.tables), claims=claims, other=other)
+    write_text_atomic(markdown, args.out_md)
+
+
+def _other_results_flag(parser):
+    parser.add_argument(
+        "--other-results", help="later papers' numbers; default: the other_published_results.csv shipped in amda/data"
+    )
 
 
 def _inputs(parser, sae=False):
@@ -182,6 +197,7 @@ def build_parser():
         help="our table1/table2/table3 CSVs (each names itself in its `table` column)",
     )
     comparison.add_argument("--paper-results", help="default: the published_results.csv shipped in amda/data")
+    _other_results_flag(comparison)
     comparison.add_argument("--claims", help="results/claims.csv: claim (2) decided by its paired intervals")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)

@@ -10,7 +10,10 @@ from pathlib import Path
 from amda import records
 
 # Package data and the module that reads it.
-DATA_FILES = {"amda.paper": ("data/published_results.csv",), "amda.config": ("data/config.schema.yaml",)}
+DATA_FILES = {
+    "amda.paper": ("data/published_results.csv", "data/other_published_results.csv"),
+    "amda.config": ("data/config.schema.yaml",),
+}
 # The modules that import a record's dotted path where it runs, and those paths' modules.
 RESOLVED = {
     "amda.losses": sorted({m.loss.partition(":")[0] for m in records.METHODS.values()}),

@@ -10,6 +10,13 @@ Our models are paired with the paper's (MODEL_PAIRING), or with the paper's only
 a table for one (Tables 3 and 4). A number the file lacks is shown as '—'. Absolute levels are not
 comparable across attack implementations (TextAttack here, OpenAttack v1 there); effect sizes
 (differences between methods within one block) are what the comparison rests on.
+
+Later papers that reran these methods live in `amda/data/other_published_results.csv` (a copy of
+`../shared/paper/other_published_results.csv`; the same columns with `source` first and no `table`): RMLM
+(Wang et al. 2023), BERT-base on SST-2, IMDB and AG News. Their method names map to ours through the method
+records (`records.published_method`); their rows sit beside our Tables 2-3 (OTHER_TABLES) and their effects beside
+the paper's, for our model's counterpart (MODEL_PAIRING) only. Rows whose source note says they were assigned by
+printed order carry a mark and that caveat under the table.
 """
 
 from dataclasses import dataclass
@@ -23,8 +30,15 @@ from amda.errors import AmdaError
 from amda.naming import AMDA_VS_ADA, AMDA_VS_MIXUP, ATTACK_NAMES, BASE, METHOD_NAMES
 
 PAPER_COLUMNS = ["table", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
+OTHER_COLUMNS = ["source", "dataset", "model", "method", "attack", "metric", "value", "source_note"]
 MODEL_PAIRING = {"minilm": "bert", "mpnet": "roberta"}
 PAPER_MODEL_NAMES = {"bert": "BERT-base-uncased", "roberta": "RoBERTa-base"}
+OTHER_MODEL_NAMES = {"bert": "BERT-base", "roberta": "RoBERTa-base"}
+# Our tables the other published results sit beside (RMLM's Table 2 is the setting of the paper's Tables 2-3).
+OTHER_TABLES = (2, 3)
+# What a source note says when its rows were matched to methods by their printed order: such rows are marked.
+PRINTED_ORDER = "rows assigned by their printed order"
+MARK = "†"
 CLEAN_COST_POINTS = 2.0
 # Without a paired interval a difference of means decides nothing (amda.stats): the strongest word is
 # "inconclusive", with the way the means point. Claim (2) is decided from results/claims.csv when given.
@@ -60,17 +74,41 @@ def default_paper_results():
     return resources.files("amda") / "data" / "published_results.csv"
 
 
+def default_other_results():
+    return resources.files("amda") / "data" / "other_published_results.csv"
+
+
 def load_paper_results(path):
     """The paper's numbers, validated: known columns, numeric values, a source for every row."""
-    frame = _read_csv(path, PAPER_COLUMNS, "paper results")
+    frame = _published(path, PAPER_COLUMNS, "paper results")
+    frame["table"] = frame["table"].astype(str)
+    return frame
+
+
+def load_other_results(path):
+    """Later papers' numbers, validated as the paper's, their methods renamed to ours (`records.published_method`;
+    a name no method record claims is an error naming the row)."""
+    frame = _published(path, OTHER_COLUMNS, "other published results")
     for i, row in frame.iterrows():
-        where = f"paper results {path} row {i + 2}"
+        ours = records.published_method(row["source"], row["method"])
+        if ours is None:
+            raise AmdaError(
+                f"other published results {path} row {i + 2}: method {row['method']!r} of source {row['source']!r} "
+                "is no method record's published name (records.Method.published)"
+            )
+        frame.loc[i, "method"] = ours
+    return frame
+
+
+def _published(path, columns, kind):
+    frame = _read_csv(path, columns, kind)
+    for i, row in frame.iterrows():
+        where = f"{kind} {path} row {i + 2}"
         if pd.isna(row["source_note"]) or not str(row["source_note"]).strip():
             raise AmdaError(f"{where}: source_note is empty (every published number needs its source)")
         if pd.isna(pd.to_numeric(row["value"], errors="coerce")):
             raise AmdaError(f"{where}: value {row['value']!r} is not a number")
     frame["value"] = pd.to_numeric(frame["value"])
-    frame["table"] = frame["table"].astype(str)
     return frame
 
 
@@ -208,8 +246,7 @@ def paper_number(paper, table, dataset, model, method, attack, metric):
     Our `reseeded` role is the mean of the paper's two re-seeded models; a clean accuracy, printed once
     per model in Table 1 and once per attack column in Tables 2-3, is looked up under either attack. Our
     attack's record names the paper's column it sits beside (`pwws_ref`: the paper's PWWS)."""
-    record = records.ATTACKS.get(attack)
-    attack = record.paper if record and record.paper else attack
+    attack = _published_attack(attack)
     methods = PAPER_RESEEDED if method == "reseeded" else (method,)
     hit = paper[
         (paper["table"] == f"table{table}")
@@ -228,6 +265,49 @@ def paper_number(paper, table, dataset, model, method, attack, metric):
 def _paper_value(paper, *key):
     value = paper_number(paper, *key)
     return "—" if value is None else f"{value:.1f}"
+
+
+def _published_attack(attack):
+    """The published attack column our `attack` is compared with (its record's `paper`, else its own name)."""
+    record = records.ATTACKS.get(attack)
+    return record.paper if record and record.paper else attack
+
+
+def other_number(other, source, dataset, model, method, attack, metric):
+    """(value, source note) of `source`'s number for our cell, from our model's counterpart (MODEL_PAIRING); None if
+    it has none. A clean accuracy is printed once per model, under no attack."""
+    hit = other[
+        (other["source"] == source)
+        & (other["dataset"] == dataset)
+        & (other["model"] == MODEL_PAIRING.get(model))
+        & (other["method"] == method)
+        & (other["metric"] == metric)
+    ]
+    if metric != "clean_accuracy":
+        hit = hit[hit["attack"] == _published_attack(attack)]
+    if hit.empty:
+        return None
+    return float(hit["value"].iloc[0]), hit["source_note"].iloc[0]
+
+
+def source_label(note):
+    """A source note's name of the source and its table (what precedes its first colon)."""
+    return note.split(":")[0]
+
+
+def marked(label, notes):
+    """`label`, marked when any of `notes` says its rows were assigned by printed order."""
+    return f"{label} {MARK}" if any(PRINTED_ORDER in note for note in notes) else label
+
+
+def caveats(notes):
+    """The printed-order caveat of the marked notes, as lines under a table."""
+    found = sorted({part for note in notes for part in note.split("; ") if PRINTED_ORDER in part})
+    return "".join(f"\n{MARK} {text}.\n" for text in found)
+
+
+def _other_sources(other):
+    return [] if other is None else list(dict.fromkeys(other["source"]))
 
 
 def _ours(value):
@@ -259,19 +339,37 @@ METHOD_METRICS = (
 )
 
 
-def _method_section(number, frame, paper):
+def _method_section(number, frame, paper, other):
+    """Our rows of Table `number`, each followed by the paper's and (Tables 2-3) the other sources' numbers for the
+    same cell where they have any, each row naming its source and model."""
     metrics = [m for m in METHOD_METRICS if m[1] in frame.columns]
-    header = ["Dataset", "Model (ours ↔ paper)", "Method", "Attack"]
-    header += [f"{name} {side}" for name, _, _ in metrics for side in ("ours", "paper")]
-    rows = []
+    header = ["Dataset", "Method", "Attack", "Source", "Model"] + [name for name, _, _ in metrics]
+    rows, notes = [], []
     for _, row in frame.iterrows():
-        key = (number, row["dataset"], row["model"], row["method"], row["attack"])
-        cells = [display(DATASET_NAMES, row["dataset"]), _pairing(paper, number, row["dataset"], row["model"])]
-        cells += [display(METHOD_NAMES, row["method"]), display(ATTACK_NAMES, row["attack"])]
-        for _, ours, theirs in metrics:
-            cells += [_ours(row[ours]), _paper_value(paper, *key, theirs)]
-        rows.append(cells)
-    return f"## Table {number}: ours beside the paper's (%)\n\n" + markdown_table(header, rows)
+        key = (row["dataset"], row["model"], row["method"], row["attack"])
+        where = [display(DATASET_NAMES, key[0]), display(METHOD_NAMES, key[2]), display(ATTACK_NAMES, key[3])]
+        rows.append(where + [f"ours (n={int(row['n'])})", display(MODEL_NAMES, key[1])])
+        rows[-1] += [_ours(row[ours]) for _, ours, _ in metrics]
+        theirs = [paper_number(paper, number, *key, metric) for _, _, metric in metrics]
+        if any(v is not None for v in theirs):
+            model, fallback = paper_model(paper, number, key[0], key[1])
+            label = source_label(paper.loc[paper["table"] == f"table{number}", "source_note"].iloc[0])
+            name = PAPER_MODEL_NAMES.get(model, model) + (" (the paper's only model here)" if fallback else "")
+            rows.append(where + [label, name] + ["—" if v is None else f"{v:.1f}" for v in theirs])
+        for source in _other_sources(other) if number in OTHER_TABLES else []:
+            found = [other_number(other, source, *key, metric) for _, _, metric in metrics]
+            cell_notes = [f[1] for f in found if f is not None]
+            if not cell_notes:
+                continue
+            notes += cell_notes
+            model = MODEL_PAIRING[key[1]]
+            rows.append(
+                where
+                + [marked(source_label(cell_notes[0]), cell_notes), OTHER_MODEL_NAMES.get(model, model)]
+                + ["—" if f is None else f"{f[0]:.1f}" for f in found]
+            )
+    title = f"## Table {number}: ours beside the published numbers (%)\n\n"
+    return title + markdown_table(header, rows) + caveats(notes)
 
 
 # Effect sizes (first minus second, accuracy under attack) compared per table: the claims' comparisons
@@ -279,9 +377,22 @@ def _method_section(number, frame, paper):
 EFFECTS = {number: records.effects(number) for number in (2, 3, 4)}
 
 
-def effect_rows(number, frame, paper):
-    """[where, effect, ours, paper, same direction] for each method pair both tables can give."""
-    rows = []
+def _direction(mine, theirs):
+    return "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
+
+
+def _other_effect(other, source, first, second, dataset, model, attack):
+    """(A − B, their notes) from `source`'s numbers under attack, None where it lacks either."""
+    found = [other_number(other, source, dataset, model, m, attack, "accuracy_under_attack") for m in (first, second)]
+    if None in found:
+        return None
+    return found[0][0] - found[1][0], [f[1] for f in found]
+
+
+def effect_rows(number, frame, paper, other=None):
+    """([where, effect, ours, paper, same direction] + [effect, same direction] per other source (Tables 2-3 only;
+    marked when its rows were assigned by printed order), for each method pair our table gives; the notes used)."""
+    rows, notes = [], []
     for (dataset, model, attack), block in frame.groupby(["dataset", "model", "attack"], sort=False):
         ours = dict(zip(block["method"], block["accuracy_under_attack_mean"]))
         for first, second in EFFECTS[number]:
@@ -292,18 +403,23 @@ def effect_rows(number, frame, paper):
                 paper_number(paper, number, dataset, model, m, attack, "accuracy_under_attack") for m in (first, second)
             )
             theirs = None if a is None or b is None else a - b
-            agree = "—" if theirs is None or pd.isna(mine) else ("yes" if (mine > 0) == (theirs > 0) else "no")
-            rows.append(
-                [
-                    f"{display(DATASET_NAMES, dataset)}, {_pairing(paper, number, dataset, model)}, "
-                    f"{display(ATTACK_NAMES, attack)}",
-                    f"{display(METHOD_NAMES, first)} − {display(METHOD_NAMES, second)}",
-                    "—" if pd.isna(mine) else f"{mine:+.2f}",
-                    "—" if theirs is None else f"{theirs:+.2f}",
-                    agree,
-                ]
-            )
-    return rows
+            cells = [
+                f"{display(DATASET_NAMES, dataset)}, {_pairing(paper, number, dataset, model)}, "
+                f"{display(ATTACK_NAMES, attack)}",
+                f"{display(METHOD_NAMES, first)} − {display(METHOD_NAMES, second)}",
+                "—" if pd.isna(mine) else f"{mine:+.2f}",
+                "—" if theirs is None else f"{theirs:+.2f}",
+                _direction(mine, theirs),
+            ]
+            for source in _other_sources(other):
+                found = _other_effect(other, source, first, second, dataset, model, attack)
+                if found is None or number not in OTHER_TABLES:
+                    cells += ["—", "—"]
+                    continue
+                notes += found[1]
+                cells += [marked(f"{found[0]:+.2f}", found[1]), _direction(mine, found[0])]
+            rows.append(cells)
+    return rows, notes
 
 
 def _sae_effect_rows(table1, paper):
@@ -328,17 +444,29 @@ def _sae_effect_rows(table1, paper):
     return rows
 
 
-def _effects_section(tables, paper):
+def _effects_section(tables, paper, other):
+    sources = _other_sources(other)
     rows = _sae_effect_rows(tables["table1"], paper) if tables.get("table1") is not None else []
+    rows = [row + ["—", "—"] * len(sources) for row in rows]
+    notes = []
     for number in (2, 3, 4):
         if tables.get(f"table{number}") is not None:
-            rows += effect_rows(number, tables[f"table{number}"], paper)
+            found, found_notes = effect_rows(number, tables[f"table{number}"], paper, other)
+            rows += found
+            notes += found_notes
+    header = ["Where (ours ↔ paper)", "Effect", "Ours", "Paper", "Same direction"]
+    for source in sources:
+        theirs = other[other["source"] == source]
+        models = "/".join(OTHER_MODEL_NAMES.get(m, m) for m in dict.fromkeys(theirs["model"]))
+        header += [f"{source_label(theirs['source_note'].iloc[0])} ({models})", "Same direction"]
     return (
-        "## Effect sizes, ours beside the paper's (accuracy under attack, points)\n\n"
+        "## Effect sizes, ours beside the published ones (accuracy under attack, points)\n\n"
         "Absolute levels are not comparable across attack implementations (TextAttack here, the paper's "
-        "OpenAttack v1 there) nor across models (ours are smaller stand-ins); the direction and size of "
-        "each difference within one block is the comparison that matters.\n\n"
-        + markdown_table(["Where (ours ↔ paper)", "Effect", "Ours", "Paper", "Same direction"], rows)
+        "OpenAttack v1 there, OpenAttack in later reruns) nor across models (ours are smaller stand-ins); the "
+        "direction and size of each difference within one block is the comparison that matters. A later "
+        "source's effect is that of our model's counterpart (its column names the model).\n\n"
+        + markdown_table(header, rows)
+        + caveats(notes)
     )
 
 
@@ -374,8 +502,9 @@ def claim_amda_beats_paired(claims):
     return verdicts
 
 
-def comparison_markdown(paper, table1=None, table2=None, table3=None, table4=None, claims=None):
-    """The whole `paper_comparison.md`: header, claim verdicts, each table beside the paper's, effect sizes."""
+def comparison_markdown(paper, table1=None, table2=None, table3=None, table4=None, claims=None, other=None):
+    """The whole `paper_comparison.md`: header, claim verdicts, effect sizes, each table beside the paper's and
+    (`other`, from `load_other_results`) later sources' numbers, the sources."""
     tables = {"table1": table1, "table2": table2, "table3": table3, "table4": table4}
     if all(frame is None for frame in tables.values()):
         raise AmdaError(f"paper-comparison: none of {', '.join(COMPARED_TABLES)} was given")
@@ -388,7 +517,7 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None, table4=Non
     if claims is not None:
         verdicts += claim_amda_beats_paired(claims)
     parts = [
-        _header(paper),
+        _header(paper, other),
         "## Claims at this scale\n",
         markdown_table(
             ["Claim", "Where", "Our numbers", "Verdict"],
@@ -396,18 +525,18 @@ def comparison_markdown(paper, table1=None, table2=None, table3=None, table4=Non
         ),
         "Verdicts: **holds** / **contradicted** when the 95% paired interval of the difference excludes 0 "
         "(results/claims.md), **inconclusive** when it covers 0 or when only means are available.\n",
-        _effects_section(tables, paper),
+        _effects_section(tables, paper, other),
     ]
     if table1 is not None:
         parts.append(_table1_section(table1, paper))
     for number in (2, 3, 4):
         if tables[f"table{number}"] is not None:
-            parts.append(_method_section(number, tables[f"table{number}"], paper))
-    parts.append(_sources(paper))
+            parts.append(_method_section(number, tables[f"table{number}"], paper, other))
+    parts.append(_sources(paper, other))
     return "\n".join(parts)
 
 
-def _header(paper):
+def _header(paper, other):
     pairs = "; ".join(
         f"{display(MODEL_NAMES, ours)} (ours) ↔ {PAPER_MODEL_NAMES[theirs]} (paper)"
         for ours, theirs in MODEL_PAIRING.items()
@@ -429,12 +558,27 @@ def _header(paper):
         "effect sizes (differences between methods within one block) are the comparison that matters. "
         "Where the paper reports a table and dataset for one model only (its Tables 3 and 4: RoBERTa-base), "
         "our cells there are compared with that model, and each such row says so.\n\n"
-        f"{status}\n"
+        f"{status}\n" + _other_status(other)
     )
 
 
-def _sources(paper):
-    if paper.empty:
-        return "## Sources of the paper's numbers\n\nNone recorded.\n"
-    notes = sorted(set(paper["source_note"]))
-    return "## Sources of the paper's numbers\n\n" + "".join(f"- {note}\n" for note in notes)
+def _other_status(other):
+    if other is None or other.empty:
+        return ""
+    sources = "; ".join(
+        f"{source_label(block['source_note'].iloc[0])}: {len(block)} numbers"
+        for _, block in other.groupby("source", sort=False)
+    )
+    methods = ", ".join(display(METHOD_NAMES, m) for m in dict.fromkeys(other["method"]))
+    return (
+        f"\nLater reruns beside our Tables 2-3 and their effects ({sources}), each row naming its source: "
+        f"{methods}, as our method records map the names they print; their attack setups differ from the paper's and "
+        "ours (see the sources at the end), so they too are compared on effect sizes.\n"
+    )
+
+
+def _sources(paper, other):
+    notes = sorted(set(paper["source_note"])) + ([] if other is None else list(dict.fromkeys(other["source_note"])))
+    if not notes:
+        return "## Sources of the published numbers\n\nNone recorded.\n"
+    return "## Sources of the published numbers\n\n" + "".join(f"- {note}\n" for note in notes)

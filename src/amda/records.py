@@ -39,7 +39,8 @@ class Method:
     None; `one_shot`: for an iterative method, the one-shot method whose α and ratio it takes; `adds_to`: for
     an AMDA method, the mixup-only method it adds adversarial data to; `settings`: config sections of its
     own ({section: {key: JSON-schema property with its default}}), added to the schema and copied into the
-    method's training spec."""
+    method's training spec; `published`: {source: the name that source's published results give this method}
+    (`amda.paper`'s other published results, e.g. RMLM)."""
 
     name: str
     display: str
@@ -50,6 +51,7 @@ class Method:
     adds_to: str = None
     comparisons: tuple = ()
     settings: dict = field(default_factory=dict)
+    published: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,16 +122,24 @@ FREELB_SETTINGS = {
 }
 
 
+# Wang et al. (ACL 2023), RMLM, Table 2 (`amda/data/other_published_results.csv`, source `rmlm_2023`): its methods
+# `base`, `ada`, `amda`, `freelb_pp`. Its `amda` is AMDA-TMix: RMLM names no mixup variant, and the reference code's
+# run scripts train AMDA with TMix only (thunlp/MixADA@8d247f3 run_job.sh:22,71 and run_job2.sh:114,159
+# `--mix_type tmix`; run_simMix.py:619-624 gives --mix_type no default), as the paper's headline MixADA is TMix.
+RMLM = "rmlm_2023"
+
+
 def _register(*records):
     return {record.name: record for record in records}
 
 
 METHODS = _register(
-    Method("base", "Base", "clean"),
+    Method("base", "Base", "clean", published={RMLM: "base"}),
     Method(
         "ada",
         "ADA",
         "one_shot",
+        published={RMLM: "ada"},
         comparisons=(
             Comparison("ADA beats base", "base", paper_tables=(2, 3)),
             Comparison("one-shot beats iterative", "ada_iter", paper_tables=(4,)),
@@ -158,6 +168,7 @@ METHODS = _register(
         loss="amda.losses:Mixup",
         mixup="tmix",
         adds_to="tmix",
+        published={RMLM: "amda"},
         comparisons=(
             Comparison("AMDA beats ADA", "ada", paper_tables=(2, 3)),
             Comparison("AMDA beats its mixup alone", "tmix", paper_tables=(2, 3)),
@@ -203,6 +214,7 @@ METHODS = _register(
         loss="amda.freelb:FreeLBLoss",
         comparisons=(Comparison("FreeLB++ beats base", "base"),),
         settings={"freelb": FREELB_SETTINGS},
+        published={RMLM: "freelb_pp"},
     ),
 )
 
@@ -311,6 +323,11 @@ def effects(table):
     found = [(c, name) for name, method in METHODS.items() for c in method.comparisons if table in c.paper_tables]
     found.sort(key=lambda item: CLAIMS.index(item[0].claim))
     return tuple((a, c.baseline) for c, a in found)
+
+
+def published_method(source, name):
+    """Our method that `source`'s published results call `name` (`Method.published`), None if none does."""
+    return next((key for key, method in METHODS.items() if method.published.get(source) == name), None)
 
 
 def resolve(dotted):
