@@ -66,7 +66,8 @@ def run_defenses(args):
     summaries = Summaries.load("defenses", tae=args.tae, metrics=args.metrics)
     grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
     frame = defenses_frame(summaries, Benchmarks(args.train_benchmarks + args.adv_benchmarks), *grid)
-    _write_table(frame, defenses_markdown(frame), args)
+    other = load_other_results(args.other_results or default_other_results())
+    _write_table(frame, defenses_markdown(frame, other), args)
     plot_defenses(frame, args.out_png)
 
 
@@ -168,6 +169,7 @@ def build_parser():
     )
     _grid_flags(defenses, "datasets", "models", "methods", "attacks", "seeds")
     _data_stats_flag(defenses)
+    _other_results_flag(defenses)
     defenses.add_argument("--out-csv", required=True)
     defenses.add_argument("--out-md", required=True)
     defenses.add_argument("--out-png", required=True, help="accuracy under attack against training cost")

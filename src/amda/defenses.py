@@ -5,7 +5,11 @@ Robustness columns are Table 2's (`tables.method_cell`). The cost is read from S
 and, for a method that trains on the adversarial set made on the victim (ADA, AMDA), the shards of attacking
 the victim to build that set (`naming.adv_train_shard_benchmark`), summed and charged in full to each such
 model. The victim's own training is charged to no one (it is Base, trained anyway); iterative methods' attacks
-are inside their training job. Torch-free, like the other tables.
+are inside their training job. Accuracy under attack also gets its 95% bootstrap interval, seeds × sentences
+resampled as the claims resample them (`figures.accuracy_interval`): the figure's vertical bars. Beside each block,
+the Markdown shows the published numbers of its methods (`amda.paper.load_other_results`: RMLM's Base, ADA, AMDA
+and FreeLB++), each row naming its source, the source's note (attack configuration) below. Torch-free, like the
+other tables.
 """
 
 import csv
@@ -27,8 +31,9 @@ from amda.aggregate import (  # noqa: E402
     trained_run,
 )
 from amda.errors import AmdaError  # noqa: E402
-from amda.io import write_atomic  # noqa: E402
+from amda.figures import accuracy_interval, error_bars, finish_figure, seed_outcomes  # noqa: E402
 from amda.naming import ADV_METHODS, ATTACK_NAMES, METHOD_NAMES, adv_train_shard_benchmark  # noqa: E402
+from amda.paper import MODEL_PAIRING, OTHER_MODEL_NAMES, caveats, marked, other_number, source_label  # noqa: E402
 from amda.tables import cell, main_cell, method_cell  # noqa: E402
 
 TITLE = "Defenses: robustness under attack (TAE) and training cost"
@@ -105,19 +110,68 @@ def cost_columns(benchmarks, dataset, model, method, attack, seeds):
     }
 
 
+def interval_columns(summaries, dataset, model, method, attack, seeds):
+    """The 95% bootstrap interval of accuracy under attack (`figures.accuracy_interval`: seeds × sentences resampled
+    together, as the claims resample them) and the sentences it rests on."""
+    runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
+    sentences, low, high = accuracy_interval(seed_outcomes(summaries, runs, attack))
+    return {"sentences": sentences, "accuracy_under_attack_low": low, "accuracy_under_attack_high": high}
+
+
 def defenses_frame(summaries, benchmarks, datasets, models, methods, attacks, seeds):
-    """One row per dataset × model × method × attack: Table 2's robustness columns and the training cost."""
+    """One row per dataset × model × method × attack: Table 2's robustness columns, the interval of accuracy under
+    attack and the training cost."""
     rows = []
     for dataset in datasets:
         for model in models:
             for attack in attacks:
                 for method in methods:
-                    row = method_cell(summaries, dataset, model, method, attack, seeds)["row"]
-                    rows.append({**row, **cost_columns(benchmarks, dataset, model, method, attack, seeds)})
+                    key = (dataset, model, method, attack, seeds)
+                    row = method_cell(summaries, *key)["row"]
+                    rows.append({**row, **interval_columns(summaries, *key), **cost_columns(benchmarks, *key)})
     return pd.DataFrame(rows)
 
 
-def defenses_markdown(frame):
+def published_section(block, other):
+    """The other published results (`amda.paper.load_other_results`, e.g. RMLM's Base, ADA, AMDA and FreeLB++) for
+    the methods and attacks of one dataset × model block, from our model's counterpart, a row per method and source
+    naming the source; its full note (attack configuration, training setup) and any printed-order caveat below."""
+    dataset, model = block["dataset"].iloc[0], block["model"].iloc[0]
+    attacks = list(dict.fromkeys(block["attack"]))
+    rows, notes = [], []
+    for method in dict.fromkeys(block["method"]):
+        for source in dict.fromkeys(other["source"]):
+            clean = other_number(other, source, dataset, model, method, attacks[0], "clean_accuracy")
+            found = [other_number(other, source, dataset, model, method, a, "accuracy_under_attack") for a in attacks]
+            used = [f[1] for f in [clean, *found] if f is not None]
+            if not used:
+                continue
+            notes += used
+            rows.append(
+                [
+                    display(METHOD_NAMES, method),
+                    marked(source_label(used[0]), used),
+                    OTHER_MODEL_NAMES[MODEL_PAIRING[model]],
+                ]
+                + [
+                    f"{'—' if clean is None else f'{clean[0]:.1f}'} / {'—' if f is None else f'{f[0]:.1f}'}"
+                    for f in found
+                ]
+            )
+    if not rows:
+        return []
+    header = ["Method", "Source", "Model"] + [display(ATTACK_NAMES, a) for a in attacks]
+    sources = "".join(f"- {note}\n" for note in dict.fromkeys(notes))
+    return [
+        "Published numbers of these methods, from our model's counterpart (clean accuracy / accuracy under attack, %; "
+        "under the source's attack that our column's attack is compared with: its PWWS beside our PWWS and reference "
+        "PWWS, its TextFooler beside ours):\n",
+        markdown_table(header, rows) + caveats(notes),
+        f"Their sources, attack configuration and training setup:\n\n{sources}",
+    ]
+
+
+def defenses_markdown(frame, other=None):
     attacks = list(dict.fromkeys(frame["attack"]))
     header = ["Method"] + [display(ATTACK_NAMES, a) for a in attacks]
     cost_header = ["Method", *(f"{display(ATTACK_NAMES, a)}: training / adversarial set / total" for a in attacks)]
@@ -149,36 +203,34 @@ def defenses_markdown(frame):
             markdown_table(header, main),
             "Training cost, CPU seconds per model:\n",
             markdown_table(cost_header, cost),
+            *([] if other is None else published_section(block, other)),
         ]
     return "\n".join(parts)
 
 
 def plot_defenses(frame, path):
-    """Accuracy under attack against total training CPU seconds, one point per method with ± one sd over seeds on
-    both axes (none with one seed), a panel per dataset × model × attack; written as a PNG (atomically)."""
+    """Accuracy under attack against total training CPU seconds, one point per method, a panel per dataset × model ×
+    attack; vertical bars: the 95% bootstrap interval (`interval_columns`), horizontal bars: ± one sd of the cost over
+    seeds (none with one seed); written as a PNG (atomically)."""
     panels = list(frame.groupby(["dataset", "model", "attack"], sort=False))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.8), dpi=150, squeeze=False)
     for ax, ((dataset, model, attack), block) in zip(axes[0], panels):
-        for _, row in block.iterrows():
+        for i in range(len(block)):
+            point = block.iloc[[i]]
             ax.errorbar(
-                row["total_cpu_seconds_mean"],
-                row["accuracy_under_attack_mean"],
-                xerr=None if pd.isna(row["total_cpu_seconds_std"]) else row["total_cpu_seconds_std"],
-                yerr=None if pd.isna(row["accuracy_under_attack_std"]) else row["accuracy_under_attack_std"],
+                point["total_cpu_seconds_mean"],
+                point["accuracy_under_attack_mean"],
+                xerr=error_bars(point, "total_cpu_seconds"),
+                yerr=error_bars(point, "accuracy_under_attack"),
                 fmt="o",
                 capsize=3,
-                label=display(METHOD_NAMES, row["method"]),
+                label=display(METHOD_NAMES, point["method"].iloc[0]),
             )
         n = int(block["n"].iloc[0])
         ax.set_title(
-            f"{display(DATASET_NAMES, dataset)}, {display(MODEL_NAMES, model)}, {display(ATTACK_NAMES, attack)} "
-            f"(n={n} seed{'s' if n > 1 else ''}{'; bars: ± sd' if n > 1 else ''})",
-            fontsize=10,
+            f"{display(DATASET_NAMES, dataset)}, {display(MODEL_NAMES, model)}, {display(ATTACK_NAMES, attack)}\n"
+            f"(n={n} seed{'s' if n > 1 else ''} × {int(block['sentences'].min())} sentences; bars: 95% bootstrap CI"
+            f"{', cost ± sd' if n > 1 else ''})",
+            fontsize=9,
         )
-        ax.set_xlabel("training cost (CPU seconds per model)")
-        ax.set_ylabel("accuracy under attack (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
-    plt.close(fig)
+    finish_figure(fig, axes[0], "training cost (CPU seconds per model)", "accuracy under attack (%)", path)

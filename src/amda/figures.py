@@ -71,10 +71,21 @@ def sweep_frame(summaries, hp_key, dataset, model, methods, attack, values, seed
 
 
 def _outcomes(summaries, dataset, model, method, attack, hp, seeds):
-    return [
-        stats.outcomes(records_of(summaries.tae(trained_run(dataset, model, method, attack, s, hp=hp), attack)))
-        for s in seeds
-    ]
+    return seed_outcomes(summaries, [trained_run(dataset, model, method, attack, s, hp=hp) for s in seeds], attack)
+
+
+def seed_outcomes(summaries, runs, attack):
+    """{idx: 1 if the model withstood the attack} per run (`stats.outcomes` of its TAE records)."""
+    return [stats.outcomes(records_of(summaries.tae(run, attack))) for run in runs]
+
+
+def accuracy_interval(per_seed):
+    """(sentences, low, high): the 95% bootstrap interval (%) of accuracy under attack from `seed_outcomes`, over
+    the sentences every seed kept, seeds and sentences resampled together as the claims resample them
+    (`stats.bootstrap_interval`)."""
+    common = sorted(set.intersection(*(set(o) for o in per_seed)))
+    low, high = stats.bootstrap_interval([[o[i] for i in common] for o in per_seed])
+    return len(common), round(100 * low, 2), round(100 * high, 2)
 
 
 def _with_intervals(frame, summaries, hp_key, dataset, model, attack, seeds):
@@ -97,11 +108,10 @@ def _with_intervals(frame, summaries, hp_key, dataset, model, attack, seeds):
         block = frame[frame["method"] == row["method"]]
         ref = block.loc[block[hp_key].idxmax()]
         point = _outcomes(summaries, dataset, model, row["method"], attack, row["hp"], seeds)
-        common = sorted(set.intersection(*(set(o) for o in point)))
-        low, high = stats.bootstrap_interval([[o[i] for i in common] for o in point])
-        columns["sentences"].append(len(common))
-        columns["accuracy_under_attack_low"].append(round(100 * low, 2))
-        columns["accuracy_under_attack_high"].append(round(100 * high, 2))
+        sentences, low, high = accuracy_interval(point)
+        columns["sentences"].append(sentences)
+        columns["accuracy_under_attack_low"].append(low)
+        columns["accuracy_under_attack_high"].append(high)
         if row["hp"] == ref["hp"]:
             for key in ("vs_ref_diff", "vs_ref_low", "vs_ref_high", "vs_ref_mdd"):
                 columns[key].append(float("nan"))
@@ -134,7 +144,7 @@ def swept_values(summaries, hp_key):
     return sorted(values)
 
 
-def _error_bars(block, prefix):
+def error_bars(block, prefix):
     """The 95% interval (asymmetric) where the frame has one, else ± one sd; None when neither is known."""
     mean = block[f"{prefix}_mean"]
     if f"{prefix}_low" in block:
@@ -153,7 +163,7 @@ def plot_sweep(frame, hp_key, path):
             ax.errorbar(
                 block[hp_key],
                 block[f"{prefix}_mean"],
-                yerr=_error_bars(block, prefix),
+                yerr=error_bars(block, prefix),
                 fmt=style,
                 capsize=3,
                 label=f"{name}, {label}",
@@ -171,10 +181,16 @@ def plot_sweep(frame, hp_key, path):
         + (f" × {int(frame['sentences'].min())} sentences; bars: 95% CI)" if "sentences" in frame else ")"),
         fontsize=10,
     )
-    ax.set_xlabel(AXIS_LABELS[hp_key])
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    finish_figure(fig, [ax], AXIS_LABELS[hp_key], "accuracy (%)", path)
+
+
+def finish_figure(fig, axes, xlabel, ylabel, path):
+    """The figures' common finish: each panel labelled, gridded and with its legend; the PNG written atomically."""
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
