@@ -145,10 +145,14 @@ def swept_values(summaries, hp_key):
 
 
 def error_bars(block, prefix):
-    """The 95% interval (asymmetric) where the frame has one, else ± one sd; None when neither is known."""
+    """The 95% interval (asymmetric) where the frame has one, else ± one sd; None when neither is known. A mean
+    outside its interval (the interval rests on the sentences every seed kept) gets no bar on that side."""
     mean = block[f"{prefix}_mean"]
     if f"{prefix}_low" in block:
-        return [(mean - block[f"{prefix}_low"]).to_numpy(), (block[f"{prefix}_high"] - mean).to_numpy()]
+        return [
+            (mean - block[f"{prefix}_low"]).clip(lower=0).to_numpy(),
+            (block[f"{prefix}_high"] - mean).clip(lower=0).to_numpy(),
+        ]
     std = block[f"{prefix}_std"]
     return None if std.isna().all() else std
 
