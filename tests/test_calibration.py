@@ -1,5 +1,6 @@
 """Temperature scaling: the fit, the ECE, the attacked scores, the claims rows and the table per setting."""
 
+import copy
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from test_claims import write_tae
 
 from amda.calibration import calibration_summary, expected_calibration_error, fit_temperature, nll
 from amda.calibration_table import calibration_frame, calibration_markdown, load_settings
+from amda.config import calibrated_tables, load_yaml, merge_configs, validate_config
 from amda.errors import AmdaError
 from amda.naming import CALIBRATED, RunId
 
@@ -146,6 +148,19 @@ def test_the_calibration_table_lists_each_model_in_both_settings(tmp_path):
     assert "15 equal-width bins" in md
     with pytest.raises(AmdaError, match="setting raw, given as calibrated"):
         load_settings([], [write_tae(tmp_path / "other", "ada", 42, 10)])
+
+
+def test_calibration_is_off_by_default_and_names_configured_method_tables(repo):
+    base = load_yaml(repo / "config.yaml")
+    assert calibrated_tables(validate_config(copy.deepcopy(base))) == []
+    layers = [load_yaml(repo / "configs" / name) for name in ("claims.yaml", "claims-calibrated.yaml")]
+    assert calibrated_tables(validate_config(merge_configs(base, *layers))) == ["table2"]
+    with pytest.raises(AmdaError, match=r"calibration\.tables\.0: 'table1' is not one of"):
+        validate_config(merge_configs(base, {"calibration": {"tables": ["table1"]}}))
+    unconfigured = validate_config(merge_configs(base, {"calibration": {"tables": ["table3"]}}))
+    del unconfigured["tables"]["table3"]
+    with pytest.raises(AmdaError, match="calibration.tables: table3 is not among the configured tables"):
+        calibrated_tables(unconfigured)
 
 
 @pytest.mark.slow
