@@ -4,7 +4,7 @@
 #   snakemake --cores 2                              # every table and figure the config lists
 #   snakemake --cores 2 results/table2.csv --configfile configs/paper.yaml   # the paper's scale
 #
-# Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate.
+# Stages (one file each under rules/): data -> resources -> train -> attack -> aggregate (-> calibration, when on).
 
 
 # Snakemake reports a broken or empty config.yaml without naming it: check it first, in one line.
@@ -23,6 +23,7 @@ include: "rules/resources.smk"
 include: "rules/train.smk"
 include: "rules/attack.smk"
 include: "rules/aggregate.smk"
+include: "rules/calibration.smk"
 
 
 rule all:
@@ -35,3 +36,4 @@ rule all:
         ],
         "results/paper_comparison.md",
         "results/claims.csv",
+        rules.calibration_table.output if CALIBRATED_TABLES else [],

@@ -128,6 +128,8 @@ FIXED_S = {  # measured 2-5 s (merges, tables, figures, claims), 1-7 s (prepare_
     "token_stats": 5.0,  # not in BENCHMARKS.md: loads a tokenizer and tokenizes the splits (assumed)
 }
 OTHER_S = 4.0  # tables, figures, claims, paper comparison: 3-5 s each
+# The temperature-scaled attack costs what the raw one does (same sentences; the wrapper's division is free).
+SAME_COST_AS = {"attack_shard_calibrated": "attack_shard", "merge_attack_calibrated": "merge_attack"}
 MINILM_SIZE = 6 * 384**2  # layers x hidden^2 of the measured model (compute per token grows with it)
 # Hidden sizes of the configs' model sources (their config.json); any other source: dir:<path>/config.json,
 # else a base-sized (768) model is assumed and the plan says so.
@@ -455,12 +457,12 @@ class CostModel:
     def seconds(self, job, gpu=False):
         """Estimated seconds of `job`: on one CPU thread, or (gpu, for a job of a GPU rule) on one GPU."""
         gpu = gpu and job.gpu
-        rule, wc, cfg = job.rule, job.wildcards, self.config
+        rule, wc, cfg = SAME_COST_AS.get(job.rule, job.rule), job.wildcards, self.config
         if rule in FIXED_S:
             return FIXED_S[rule]
         if rule == "counterfit":
             return COUNTERFIT_S_PER_WORD * cfg["counterfit"]["vocab_size"]
-        if rule not in ("train_model", "attack_shard", "adv_train_shard", "static_eval"):
+        if rule not in ("train_model", "attack_shard", "adv_train_shard", "static_eval", "calibrate"):
             return OTHER_S
         ds = self.stats[wc["dataset"]]
         size = self.sizes[wc["model"]] / (BERT_BASE_SIZE if gpu else MINILM_SIZE)
@@ -475,6 +477,11 @@ class CostModel:
             return (start or ATTACK_START_S) + n * self._attack_s(
                 wc["attack"], "train", ds["train"], size, gpu, wc["dataset"]
             )
+        if rule == "calibrate":  # inference on dev and test, as static_eval's on the attacked sample
+            n = ds["dev"].rows + ds["test"].rows
+            batches = math.ceil(n / cfg["evaluation"]["batch_size"])
+            tokens = ds["dev"].rows * ds["dev"].tokens + ds["test"].rows * ds["test"].tokens
+            return (start or STATIC_EVAL_START_S) + self._eval_s(tokens, batches, size, gpu)
         if rule == "static_eval":
             n = self.attacked(wc["dataset"])
             batches = math.ceil(n / cfg["evaluation"]["batch_size"])

@@ -168,7 +168,8 @@ for _name in CLAIM_TABLES:
 
 rule claims:
     input:
-        parts=[f"results/claims/{name}.csv" for name in CLAIM_TABLES],
+        parts=[claims_part(name) for name in CLAIM_TABLES]
+        + [claims_part(name, CALIBRATED) for name in CALIBRATED_TABLES if name in CLAIM_TABLES],
         code=stage_code("claims.py"),
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Tables"),

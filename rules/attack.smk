@@ -1,12 +1,19 @@
 # Attacks: the adversarial training set (on the victim), TAE of every model (sharded), SAE.
 
 
-ATTACK_SHELL = (
+ATTACK_COMMAND = (
     "python workflow_scripts/attack_shard.py --model-dir {input.model} --data {input.data}"
     " --attack {wildcards.attack} --attack-json {params.attack:q} {params.resources}"
     " --max-length {params.max_length} --batch-size {params.batch_size}"
     " --shard {wildcards.shard} --shards {wildcards.shards} {params.sample}"
-    " --checkpoint {params.checkpoint} {params.reuse} --out {output} --threads {threads} > {log} 2>&1"
+    " --checkpoint {params.checkpoint} {params.reuse} --out {output} --threads {threads}"
+)
+ATTACK_SHELL = ATTACK_COMMAND + " > {log} 2>&1"
+# The evaluation sample of TAE (evaluation.attack_size): the same rows in every setting.
+TAE_SAMPLE = (
+    f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation']['attack_seed']}"
+    if config["evaluation"]["attack_size"]
+    else ""
 )
 
 
@@ -85,11 +92,7 @@ rule attack_shard:
         resources=resource_flags,
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
         batch_size=config["evaluation"]["batch_size"],
-        sample=(
-            f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation']['attack_seed']}"
-            if config["evaluation"]["attack_size"]
-            else ""
-        ),
+        sample=TAE_SAMPLE,
         checkpoint=f"results/checkpoints/attacks/{RUN}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
         reuse=f"--reuse-dir results/reuse/attacks/{RUN}/tae-{{attack}}",
     shell:

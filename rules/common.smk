@@ -12,6 +12,7 @@ sys.path.insert(0, _SRC)
 from amda.code_inputs import code_inputs, other_losses  # noqa: E402
 from amda.config import (  # noqa: E402
     adv_train_fraction,
+    calibrated_tables,
     check_workflow_config,
     check_ratios,
     claim_tables,
@@ -30,6 +31,7 @@ from amda.naming import (  # noqa: E402
     ADV_METHODS,
     ATTACKS,
     BASE,
+    CALIBRATED,
     CLEAN,
     HP_PATTERN,
     ITERATIVE_METHODS,
@@ -39,6 +41,7 @@ from amda.naming import (  # noqa: E402
     adv_train,
     adv_train_shard,
     adv_train_shard_benchmark,
+    claims_part,
     format_hp,
     victim,
 )
@@ -305,6 +308,7 @@ try:
     check_runs(config, _RUNS_IN_USE, source=_config_source())
     check_model_sources(config, sorted({r.model for r in _RUNS_IN_USE}), source=_config_source())
     check_ratios(config)
+    CALIBRATED_TABLES = calibrated_tables(config)
 except AmdaError as err:
     print(f"error: {err}", file=sys.stderr)
     sys.exit(2)

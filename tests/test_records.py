@@ -32,10 +32,11 @@ def _python(code):
     return json.loads(out.stdout)
 
 
-def test_tables_figures_and_claims_import_neither_torch_nor_the_attack_package():
+def test_tables_figures_claims_and_calibration_import_neither_torch_nor_the_attack_package():
     loaded = _python(
         "import json, sys\n"
-        "import amda.aggregate, amda.claims, amda.defenses, amda.figures, amda.paper, amda.tables, amda.records\n"
+        "import amda.aggregate, amda.calibration_table, amda.claims, amda.defenses, amda.figures, amda.paper,"
+        " amda.tables, amda.records\n"
         "print(json.dumps(sorted(m for m in sys.modules if m == 'torch' or m.startswith('amda.attack'))))"
     )
     assert loaded == []

@@ -1,5 +1,6 @@
 """Aggregation stage: per-model summaries -> results/table{1..4}.{csv,md}, figure{2,3}.{png,csv},
-paper_comparison.md, defenses.{csv,md,png} (with the training jobs' benchmark files).
+paper_comparison.md, defenses.{csv,md,png} (with the training jobs' benchmark files), calibration.{csv,md}
+(with the calibration stage's outputs and the temperature-scaled TAE summaries).
 
 Inputs are explicit file lists; each summary says which model (and attack) it describes. The grid
 (datasets, models, methods, attacks, seeds, swept values) is given by flags or, where a flag is left
@@ -10,7 +11,8 @@ missing one is an error that names the model and attack.
 import argparse
 
 from amda.aggregate import Summaries, data_warnings, warnings_markdown
-from amda.claims import read_claims
+from amda.calibration_table import calibration_frame, calibration_markdown, load_settings
+from amda.claims import of_setting, read_claims
 from amda.cli import run_main
 from amda.defenses import Benchmarks, defenses_frame, defenses_markdown, plot_defenses
 from amda.figures import plot_sweep, sweep_frame, swept_values
@@ -96,7 +98,7 @@ def run_sweep(args):
 
 def run_paper_comparison(args):
     paper = load_paper_results(args.paper_results or default_paper_results())
-    claims = read_claims(args.claims) if args.claims else None
+    claims = of_setting(read_claims(args.claims)) if args.claims else None  # the paper's claims as it ran them
     other = load_other_results(args.other_results or default_other_results())
     markdown = comparison_markdown(paper, **load_our_tables(args.tables), claims=claims, other=other)
     write_text_atomic(markdown, args.out_md)
@@ -106,6 +108,12 @@ def _other_results_flag(parser):
     parser.add_argument(
         "--other-results", help="later papers' numbers; default: the other_published_results.csv shipped in amda/data"
     )
+
+
+def run_calibration(args):
+    frame = calibration_frame(args.calibration, load_settings(args.tae, args.tae_calibrated))
+    write_text_atomic(frame.to_csv(index=False), args.out_csv)
+    write_text_atomic(calibration_markdown(frame), args.out_md)
 
 
 def _inputs(parser, sae=False):
@@ -203,6 +211,16 @@ def build_parser():
     comparison.add_argument("--claims", help="results/claims.csv: claim (2) decided by its paired intervals")
     comparison.add_argument("--out-md", required=True)
     comparison.set_defaults(run=run_paper_comparison)
+
+    calibration = commands.add_parser("calibration", help="each model's temperature, ECE and TAE raw and scaled")
+    calibration.add_argument("--calibration", nargs="+", required=True, help="the calibration stage's outputs")
+    calibration.add_argument("--tae", nargs="+", required=True, help="tae-{attack}.json summaries, raw")
+    calibration.add_argument(
+        "--tae-calibrated", nargs="+", required=True, help="tae-{attack}.json summaries, temperature-scaled"
+    )
+    calibration.add_argument("--out-csv", required=True)
+    calibration.add_argument("--out-md", required=True)
+    calibration.set_defaults(run=run_calibration)
     return parser
 
 

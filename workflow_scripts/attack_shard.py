@@ -5,7 +5,8 @@ By hand:
       --data results/data/sst2/test.parquet --attack pwws --attack-json '{"query_budget": null, "max_modification_rate": null}' \
       --nltk-data .cache/nltk_data [--embedding-dir results/resources/counterfitted] \
       --max-length 64 --batch-size 64 --shard 0 --shards 1 [--fraction 0.5 --sample-seed 0] \
-      --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1
+      --checkpoint results/checkpoints/.../shard0-of-1.jsonl --out .../tae-pwws/shard0-of-1.parquet --threads 1 \
+      [--temperature-json results/calibration/sst2/minilm/base/clean/default/seed42.json]
 
 Each text is attacked as the model sees it (cut where tokenisation at --max-length ends; records flag it
 `truncated`), and each example's attack stops after attacks.<name>.max_seconds (recorded `capped`).
@@ -16,6 +17,8 @@ sample is nested (a larger size holds a smaller one's rows, the first 60 being t
 nesting); with --reuse-dir, finished records are kept there and a later run of the same model, data and
 attack attacks only the rows not yet kept. Records are appended to --checkpoint as they are made; a
 rerun after a crash redoes only the rows not recorded. The checkpoint is removed once --out exists.
+With --temperature-json (the `calibrated` evaluation setting) the attack sees the model's logits over the
+temperature that the calibration stage fitted on dev.
 """
 
 import argparse
@@ -24,13 +27,22 @@ import sys
 import torch
 
 from amda.cli import parse_json_object, run_main
-from amda.io import read_parquet, remove_with_empty_parents, write_parquet_atomic
+from amda.errors import AmdaError
+from amda.io import read_json, read_parquet, remove_with_empty_parents, write_parquet_atomic
 
 
 def read_split(path):
     """(texts, labels) of a parquet split with columns text and label."""
     df = read_parquet(path, ("text", "label"), what="--data", only=True)
     return df["text"].tolist(), [int(y) for y in df["label"]]
+
+
+def read_temperature(path):
+    """The fitted temperature of a calibration stage output (`amda.calibration`)."""
+    temperature = read_json(path, "--temperature-json").get("temperature")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise AmdaError(f"--temperature-json {path}: temperature must be a positive number, got {temperature!r}")
+    return float(temperature)
 
 
 def main(argv=None):
@@ -52,6 +64,7 @@ def main(argv=None):
     ap.add_argument("--reuse-dir", help="folder keeping finished records of this model and attack for larger samples")
     ap.add_argument("--out", required=True, help="shard records (parquet)")
     ap.add_argument("--threads", type=int, default=1, help="torch / USE CPU threads")
+    ap.add_argument("--temperature-json", help="calibration stage output: attack the logits over its temperature")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
 
@@ -78,11 +91,14 @@ def main(argv=None):
     idxs = [rows[i] for i in runner.shard_indices(len(rows), args.shards, args.shard)]
 
     model, tokenizer = load_saved_classifier(args.model_dir)
-    wrapper = DynamicPaddingModelWrapper(model, tokenizer, args.max_length, args.batch_size)
+    temperature = read_temperature(args.temperature_json) if args.temperature_json else 1.0
+    wrapper = DynamicPaddingModelWrapper(model, tokenizer, args.max_length, args.batch_size, temperature=temperature)
     resources = {"nltk_data": args.nltk_data, "embedding_dir": args.embedding_dir}
     attack = build_attack(args.attack, attack_cfg, wrapper, resources)
     inputs = [args.model_dir, args.data] + ([args.embedding_dir] if args.embedding_dir else [])
     settings = {"max_length": args.max_length, "batch_size": args.batch_size, "max_seconds": max_seconds}
+    if args.temperature_json:  # raw attacks keep their fingerprint, so their kept records stay valid
+        settings["temperature"] = temperature
     tag = runner.shard_fingerprint(inputs, idxs, attack, settings)
     reuse_tag = runner.shard_fingerprint(inputs, [], attack, settings)  # the rows left out: any sample
     reuse = runner.read_reusable(args.reuse_dir, reuse_tag)

@@ -6,7 +6,9 @@ cover, each comparison whose two methods are both present for the same seeds get
 under attack, its 95% paired bootstrap interval, the exact McNemar p per seed, the smallest
 difference the data could detect and a verdict (`amda.stats`). Table 1's claim compares two
 evaluations of the same re-seeded models instead: SAE (right on the victim's static example) minus
-TAE (withstood a fresh attack), sentence by sentence (`sae_claims_frame`).
+TAE (withstood a fresh attack), sentence by sentence (`sae_claims_frame`). Each row names the evaluation
+setting its TAE summaries share (`setting`: `raw`, or `calibrated`, the models attacked temperature-scaled,
+`amda.naming.SETTINGS`), so a comparison appears once per setting.
 """
 
 import logging
@@ -26,7 +28,7 @@ from amda.aggregate import (
     trained_run,
 )
 from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, METHOD_NAMES, victim
+from amda.naming import ATTACK_NAMES, METHOD_NAMES, RAW, SETTING_NAMES, summary_setting, victim
 from amda.outcomes import read_records
 
 log = logging.getLogger("amda.claims")
@@ -55,6 +57,7 @@ COLUMNS = [
     "mdd",
     "mcnemar_p",
     "verdict",
+    "setting",
 ]
 
 
@@ -94,9 +97,18 @@ def _row(claim, dataset, model, attack, a, b, direction, seeds, result):
     }
 
 
+def _setting(summaries):
+    """The one evaluation setting of the TAE summaries (raw when there are none)."""
+    found = {summary_setting(summaries.tae(run, attack).record) for run, attack in summaries.tae_runs()}
+    if len(found) > 1:
+        raise AmdaError(f"{summaries.table}: the TAE summaries mix the settings {', '.join(sorted(found))}")
+    return found.pop() if found else RAW
+
+
 def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
     """One row per comparison the summaries allow (both methods, shared seeds); none (a header-only file) when
     no comparison has both of its methods, e.g. a table of one method."""
+    setting = _setting(summaries)
     groups = _seeds_by_group(summaries)
     rows = []
     for dataset, model, attack in sorted({k[:3] for k in groups}):
@@ -113,7 +125,7 @@ def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
                 )
                 pairs.append(stats.paired_arrays(ra, rb, f"{dataset}/{model}/{attack} {a} vs {b} seed {seed}"))
             result = stats.paired_comparison(pairs, reps=reps)
-            rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
+            rows.append({**_row(claim, dataset, model, attack, a, b, direction, seeds, result), "setting": setting})
     if not rows:
         log.warning("%s: no comparison has both of its methods among the TAE summaries: no claims", summaries.table)
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -144,7 +156,7 @@ def sae_claims_frame(summaries, victim_seed, reps=stats.BOOTSTRAP_REPS):
         common = sorted(set.intersection(*(set(s) for s in sae + tae)))
         pairs = [(np.array([s[i] for i in common]), np.array([t[i] for i in common])) for s, t in zip(sae, tae)]
         result = stats.paired_comparison(pairs, reps=reps)
-        rows.append(_row(claim, dataset, model, attack, a, b, direction, seeds, result))
+        rows.append({**_row(claim, dataset, model, attack, a, b, direction, seeds, result), "setting": RAW})
     if not rows:
         log.warning(
             "%s: no re-seeded model (a seed other than %s) has an SAE summary: no claims", summaries.table, victim_seed
@@ -159,6 +171,7 @@ def claims_markdown(frame):
         where = (
             f"{display(DATASET_NAMES, r['dataset'])}, {display(MODEL_NAMES, r['model'])}, "
             f"{display(ATTACK_NAMES, r['attack'])}"
+            + ("" if r["setting"] == RAW else f", {display(SETTING_NAMES, r['setting'])}")
         )
         names = EVALUATION_NAMES if r["a"] in EVALUATION_NAMES else METHOD_NAMES
         pair = f"{display(names, r['a'])} − {display(names, r['b'])}"
@@ -181,7 +194,8 @@ def claims_markdown(frame):
         "A − B: difference in accuracy under attack (TAE), points, with its 95% paired bootstrap interval "
         "(over sentences; over seeds and sentences together when there are several seeds). SAE − TAE "
         "(Table 1): the same re-seeded models right on the victim's static example minus withstanding a "
-        "fresh attack, on the same sentences. "
+        "fresh attack, on the same sentences. A comparison marked temperature-scaled attacks the same models "
+        "with their logits divided by the temperature fitted on dev (results/calibration.md). "
         "**holds**: the interval excludes 0 in the paper's direction; **contradicted**: it excludes 0 the "
         "other way; **inconclusive**: it covers 0. detectable: the smallest difference (points) these pairs "
         f"detect with 80% power ({stats.POWER_FORMULA}, at the observed discordance; several seeds on the "
@@ -220,13 +234,19 @@ def merge_parts(paths):
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat(frames, ignore_index=True)
-    return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b"]).reset_index(drop=True)
+    return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b", "setting"]).reset_index(drop=True)
 
 
-def claim_row(claims, dataset, model, attack, a, b):
-    """The claims row of A vs B (a dict), or None when `claims` is None or holds no such row."""
+def of_setting(claims, setting=RAW):
+    """The rows of one evaluation setting."""
+    return claims[claims["setting"] == setting]
+
+
+def claim_row(claims, dataset, model, attack, a, b, setting=RAW):
+    """The claims row of A vs B in `setting` (a dict), or None when `claims` is None or holds no such row."""
     if claims is None:
         return None
+    claims = of_setting(claims, setting)
     hit = claims[
         (claims["dataset"] == dataset)
         & (claims["model"] == model)

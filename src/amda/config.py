@@ -549,3 +549,15 @@ def claim_tables(config):
     Table 1-4."""
     default = [t for t in ("table1", "table2", "table3", "table4") if t in config["tables"]]
     return config.get("claims", {}).get("tables", default)
+
+
+def calibrated_tables(config):
+    """The method tables evaluated temperature-scaled as well (`calibration.tables`; by default none, so
+    the workflow runs nothing more); each must be a configured table."""
+    names = config.get("calibration", {}).get("tables", [])
+    for name in names:
+        if name not in config["tables"]:
+            raise AmdaError(
+                f"calibration.tables: {name} is not among the configured tables ({', '.join(config['tables'])})"
+            )
+    return names

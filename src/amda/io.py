@@ -161,3 +161,20 @@ def read_parquet(path, columns=(), what=None, only=False):
         raise
     except Exception as err:  # pyarrow raises several types for a corrupt file
         raise AmdaError(f"{where}: not a readable parquet file ({str(err).splitlines()[0]})") from None
+
+
+def read_json(path, what=None):
+    """A JSON object file, its checksum verified first where it has one; a one-line AmdaError names `what` (the
+    flag or role, if given) and the file when it is missing, not JSON or not an object."""
+    path = Path(path)
+    where = f"{what}: {path}" if what else str(path)
+    if not path.is_file():
+        raise AmdaError(f"{where}: file does not exist")
+    manifest.verified(path)
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AmdaError(f"{where}: not valid JSON ({err})") from None
+    if not isinstance(record, dict):
+        raise AmdaError(f"{where}: must hold a JSON object")
+    return record

@@ -35,6 +35,20 @@ HP_PATTERN = rf"{DEFAULT_HP}|(?:{'|'.join(HP_KEYS)})-[0-9.]+"
 # past results, not a setting: it does not follow config.yaml, and changing it would reorder every sample.
 PRE_NESTING_ATTACK_SIZE = 60
 
+# How the attacked model's scores are read: an evaluation setting, a column of the claims and the calibration
+# table. `raw`: its logits, as trained; `calibrated`: its logits over the temperature fitted on dev
+# (`amda.calibration`, Guo et al. 2017), which a score-based attack then sees (Raina et al., ACL 2024).
+RAW = "raw"
+CALIBRATED = "calibrated"
+SETTINGS = (RAW, CALIBRATED)
+SETTING_NAMES = {RAW: "raw logits", CALIBRATED: "temperature-scaled"}
+
+
+def summary_setting(record):
+    """The evaluation setting of a TAE summary: its `setting`, which only a setting other than raw writes."""
+    return record.get("setting", RAW)
+
+
 METHOD_NAMES = {name: m.display for name, m in records.METHODS.items()}
 ATTACK_NAMES = {name: a.display for name, a in records.ATTACKS.items()}
 
@@ -117,14 +131,24 @@ class RunId:
         return f"results/checkpoints/models/{self.rel}"
 
     @property
+    def calibration(self):
+        """The temperature fitted on dev and the test split's calibration before and after (`amda.calibration`)."""
+        return f"results/calibration/{self.rel}.json"
+
+    @property
     def attack_dir(self):
         return f"results/attacks/{self.rel}"
 
-    def tae(self, attack, ext="json"):
-        return f"{self.attack_dir}/tae-{attack}.{ext}"
+    def setting_dir(self, setting=RAW):
+        """Where the attacks of an evaluation setting go: the attack folder itself for `raw`, a subfolder named
+        after the setting for any other (the `seed` wildcard, digits only, never matches across it)."""
+        return self.attack_dir if setting == RAW else f"{self.attack_dir}/{setting}"
 
-    def tae_shard(self, attack, shard, shards):
-        return f"{self.attack_dir}/tae-{attack}/shard{shard}-of-{shards}.parquet"
+    def tae(self, attack, ext="json", setting=RAW):
+        return f"{self.setting_dir(setting)}/tae-{attack}.{ext}"
+
+    def tae_shard(self, attack, shard, shards, setting=RAW):
+        return f"{self.setting_dir(setting)}/tae-{attack}/shard{shard}-of-{shards}.parquet"
 
     def sae(self, attack):
         return f"{self.attack_dir}/sae-{attack}.json"
@@ -153,6 +177,11 @@ def adv_train_shard(dataset, model, attack, shard, shards):
 def adv_train_shard_benchmark(dataset, model, attack, shard, shards):
     """Snakemake's benchmark of one shard of attacking the victim to build the adversarial training set."""
     return f"results/benchmarks/adv_train_shard/{dataset}/{model}/{attack}/shard{shard}-of-{shards}.tsv"
+
+
+def claims_part(table, setting=RAW):
+    """The claims of one table's models under an evaluation setting (merged into results/claims.csv)."""
+    return f"results/claims/{table}.csv" if setting == RAW else f"results/claims/{table}-{setting}.csv"
 
 
 def parse_hp(hp):

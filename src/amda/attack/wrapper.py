@@ -6,7 +6,8 @@ TextAttack's stock `HuggingFaceModelWrapper` pads every query to the tokenizer's
 sees exactly the inputs it is evaluated on: truncated to `max_length`, padded on the right to the
 batch's longest text. `padding_side="left"` instead pads every text on the left to `max_length`, as
 the reference's attack did (thunlp/MixADA attackEval.py:297, `pad_on_left=True`), for the reference
-attacks' `padding_side` setting.
+attacks' `padding_side` setting. `temperature` divides the logits (the `calibrated` evaluation setting:
+TextAttack's PWWS and TextFooler softmax these scores, `pwws_ref` reads them raw; the argmax is unchanged).
 """
 
 import time
@@ -21,9 +22,9 @@ textattack = require_textattack()
 
 
 class DynamicPaddingModelWrapper(textattack.models.wrappers.ModelWrapper):
-    """Scores lists of texts with `predict_logits`; counts the texts scored and the time spent."""
+    """Scores lists of texts with `predict_logits` (over `temperature`); counts the texts scored and the time spent."""
 
-    def __init__(self, model, tokenizer, max_length, batch_size, padding_side="right"):
+    def __init__(self, model, tokenizer, max_length, batch_size, padding_side="right", temperature=1.0):
         if tokenizer.padding_side != "right":
             raise AmdaError(
                 f"tokenizer pads on the {tokenizer.padding_side!r}; models here are trained and "
@@ -32,7 +33,10 @@ class DynamicPaddingModelWrapper(textattack.models.wrappers.ModelWrapper):
             )
         if padding_side not in ("right", "left"):
             raise AmdaError(f"padding_side: expected 'right' or 'left', got {padding_side!r}")
+        if not float(temperature) > 0:
+            raise AmdaError(f"temperature: expected a positive number, got {temperature!r}")
         self.padding_side = padding_side
+        self.temperature = float(temperature)
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -46,13 +50,15 @@ class DynamicPaddingModelWrapper(textattack.models.wrappers.ModelWrapper):
             logits = predict_logits(self.model, self.tokenizer, text_input_list, self.max_length, self.batch_size)
         else:
             logits = self._left_padded_logits(text_input_list)
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
         self.model_seconds += time.perf_counter() - start
         self.texts_scored += len(text_input_list)
         return logits
 
     def with_padding_side(self, padding_side):
-        """A wrapper of the same model padding on `padding_side` (its own counters)."""
-        return type(self)(self.model, self.tokenizer, self.max_length, self.batch_size, padding_side)
+        """A wrapper of the same model and temperature padding on `padding_side` (its own counters)."""
+        return type(self)(self.model, self.tokenizer, self.max_length, self.batch_size, padding_side, self.temperature)
 
     def _left_padded_logits(self, texts):
         """Logits with every text truncated to and padded on the left to `max_length` (positions shift
