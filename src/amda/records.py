@@ -357,8 +357,9 @@ TEXTFOOLER_REF_SETTINGS = {
     "use_short_texts": {
         "type": "boolean",
         "default": True,
-        "description": "textfooler.py:105-107 and :162-164: a text shorter than the window is compared whole "
-        "(false: it passes unscored, TextAttack's skip_text_shorter_than_window)",
+        "description": "textfooler.py:105-107 and :153-164: a text shorter than the window is compared too: whole, "
+        "or from token len - window (negative: the last window - len tokens, as Python slices) for a word at most "
+        "half a window from its end (false: it passes unscored, TextAttack's skip_text_shorter_than_window)",
     },
     "greedy": {
         "enum": ["reference", "textattack"],
