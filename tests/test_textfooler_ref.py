@@ -172,7 +172,7 @@ def test_build_attack_keeps_the_reference_goal_function_and_applies_the_budget(t
     from amda.attack.recipes import build_attack
     from amda.attack.reference import ReferenceClassification
 
-    cfg = {"query_budget": 3, "max_modification_rate": None}
+    cfg = {"query_budget": 3, "max_modification_rate": None, "padding_side": "right"}
     attack = build_attack("textfooler_ref", cfg, BagOfWords({}), {"embedding_dir": embedding_dir})
     goal = attack.goal_function
     assert isinstance(goal, ReferenceClassification) and goal.targeted and goal.scores == "logits"
