@@ -118,6 +118,10 @@ PWWS_REF_VS_PWWS = 1.67
 for _table in (TAE_S_PER_SENTENCE, ADV_S_PER_SENTENCE):
     _table["pwws_ref"] = _table["pwws"] * PWWS_REF_VS_PWWS
 MODEL_SHARE["pwws_ref"] = MODEL_SHARE["pwws"]
+# textfooler_ref: not timed yet (its parity test, tests/test_textfooler_ref.py, reports the ratio to TextAttack's
+# TextFooler); taken as TextFooler's.
+for _table in (TAE_S_PER_SENTENCE, ADV_S_PER_SENTENCE, MODEL_SHARE):
+    _table["textfooler_ref"] = _table["textfooler"]
 STATIC_EVAL_START_S = 8.0  # static_eval: 6-13 s per SST-2 job, nearly all loading
 COUNTERFIT_S_PER_WORD = 24.0 / 20000  # 24-34 s for the 20,000-word vocabulary
 FIXED_S = {  # measured 2-5 s (merges, tables, figures, claims), 1-7 s (prepare_data), 0 (prepare_nltk)
@@ -164,6 +168,8 @@ ATTACK_CALLS_PER_WORD = {"pwws": 1.0, "textfooler": 1.0}
 QUERIES_PER_WORD = {"pwws": 5579 / 50 / 19.2, "textfooler": 3555 / 50 / 19.2}
 ATTACK_CALLS_PER_WORD["pwws_ref"] = ATTACK_CALLS_PER_WORD["pwws"]
 QUERIES_PER_WORD["pwws_ref"] = QUERIES_PER_WORD["pwws"] * PWWS_REF_VS_PWWS
+ATTACK_CALLS_PER_WORD["textfooler_ref"] = ATTACK_CALLS_PER_WORD["textfooler"]
+QUERIES_PER_WORD["textfooler_ref"] = QUERIES_PER_WORD["textfooler"]
 GPU_JOB_START_S = 20.0  # a GPU job's start: imports, CUDA context, loading the model (assumed)
 BERT_BASE_SIZE = 12 * 768**2
 # SLURM: each job waits for submission and for the executor plugin's status checks (first after 40 s, then

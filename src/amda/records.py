@@ -272,6 +272,118 @@ PWWS_REF_SETTINGS = {
     },
 }
 
+# The reference TextFooler's settings: each way thunlp/MixADA's OpenAttack v1 (@ 8d247f3) TextFooler differs from
+# TextAttack's TextFoolerJin2019, the reference's behaviour by default, citing its file and line
+# (amda.attack.reference_textfooler). "textfooler.py" is OpenAttack/attackers/textfooler.py.
+TEXTFOOLER_REF_SETTINGS = {
+    "scores": {
+        "enum": ["logits", "probabilities"],
+        "default": "logits",
+        "description": "attackEval.py:347-366: BertClassifier.get_prob returns raw logits, the scores of "
+        "textfooler.py:91, :117 and :150 (probabilities: a softmax first, as TextAttack)",
+    },
+    "targeted": {
+        "type": "boolean",
+        "default": True,
+        "description": "attackEval.py:261 target = 1 - label, textfooler.py:86-98 a text already predicted as the "
+        "target is returned unchanged (false: leave the gold label, as TextAttack; needed beyond two labels)",
+    },
+    "lowercase": {
+        "type": "boolean",
+        "default": True,
+        "description": "attackEval.py:255: texts are lower-cased before the attack",
+    },
+    "padding_side": {
+        "enum": ["left", "right"],
+        "default": "left",
+        "description": "attackEval.py:297: load_examples(..., pad_on_left=True) pads every text on the left to the "
+        "maximum length (right: this workflow's training-time padding)",
+    },
+    "unk_token": {
+        "type": ["string", "null"],
+        "minLength": 1,
+        "default": "<oov>",
+        "description": "textfooler.py:116: a word's importance replaces it by the literal string '<oov>' "
+        "(null: delete it, as TextAttack's GreedyWordSwapWIR('delete'))",
+    },
+    "importance": {
+        "enum": ["reference", "goal_score"],
+        "default": "reference",
+        "description": "textfooler.py:118-127: Jin et al.'s importance on the original's predicted label (its score "
+        "drop, plus the new label's gain where the label changes), words scoring at most -1 dropped (:43) "
+        "(goal_score: the goal function's score of each leave-one-out text, as TextAttack)",
+    },
+    "stopwords": {
+        "enum": ["reference", "textattack"],
+        "default": "reference",
+        "description": "textfooler.py:10-39 and :126: 26 skip words, 'film' and 'movie' among them (textattack: "
+        "TextFoolerJin2019's 240 stopwords)",
+    },
+    "max_cos_distance": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 2,
+        "default": 0.7,
+        "description": "textfooler.py:45 word_sim_threshold, substitutes/embedbase.py:39-47: neighbours within "
+        "this cosine distance (TextAttack: WordEmbeddingDistance(min_cos_sim=0.5), distance 0.5)",
+    },
+    "synonym_num": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "default": 50,
+        "description": "textfooler.py:47 and :205: at most this many neighbours a word (TextAttack: 50)",
+    },
+    "skip_nearest": {
+        "type": "boolean",
+        "default": True,
+        "description": "textfooler.py:205 slices [1:] off a neighbour list that substitutes/embedbase.py:44 "
+        "already starts after the word itself, so the nearest other word is never offered (false: it is, "
+        "as TextAttack)",
+    },
+    "pos_check": {
+        "enum": ["reference", "none"],
+        "default": "reference",
+        "description": "textfooler.py:174-178, :212-215: a candidate's Penn tag, from its detokenised and "
+        "re-tokenised 9-token window (the whole text up to 10 tokens), must equal the word's (the noun/verb clause "
+        "never meets a Penn tag); a re-tokenised window too short for the index raises, which "
+        "attack_evals/default.py:233-237 counts as a failed attack (none: no check; TextAttack: universal tags, "
+        "nouns and verbs interchangeable)",
+    },
+    "use_threshold": {
+        "type": "number",
+        "minimum": -1,
+        "maximum": 1,
+        "default": 0.5,
+        "description": "textfooler.py:44 sim_score_threshold on metric/usencoder.py:24-32's cosine similarity "
+        "(TextAttack: angular 0.840845057, cosine 0.8776)",
+    },
+    "use_window": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 4096,
+        "default": 15,
+        "description": "textfooler.py:46 and :153-164: the USE compares windows of this many tokens around the "
+        "word, of the current text and the candidate (TextAttack: 15 words)",
+    },
+    "use_short_texts": {
+        "type": "boolean",
+        "default": True,
+        "description": "textfooler.py:105-107 and :153-164: a text shorter than the window is compared too: whole, "
+        "or from token len - window (negative: the last window - len tokens, as Python slices) for a word at most "
+        "half a window from its end (false: it passes unscored, TextAttack's skip_text_shorter_than_window)",
+    },
+    "greedy": {
+        "enum": ["reference", "textattack"],
+        "default": "reference",
+        "description": "textfooler.py:146-195: at each word in importance order, the label-changing candidate "
+        "passing USE and POS with the highest USE score wins; else the candidate with the lowest logit of the "
+        "original's label is applied, whatever its USE and POS, if that logit plus the first candidate's USE and "
+        "POS penalties (its broadcast, :189-192) is below the original text's (textattack: GreedyWordSwapWIR: the "
+        "best-scoring candidate passing USE and POS, kept only if it raises the score)",
+    },
+}
+
 ATTACKS = _register(
     Attack("pwws", "PWWS", "amda.attack.recipes:build_pwws"),
     Attack(
@@ -302,6 +414,14 @@ ATTACKS = _register(
                 "description": "words each side; max_length is at most 4096 tokens",
             },
         },
+    ),
+    Attack(
+        "textfooler_ref",
+        "TextFooler (reference)",
+        "amda.attack.reference_textfooler:textfooler_ref",
+        resources=("nltk", "embedding"),
+        settings=TEXTFOOLER_REF_SETTINGS,
+        paper="textfooler",  # the paper's TextFooler is the one this attack reproduces
     ),
 )
 
