@@ -85,10 +85,10 @@ class Benchmarks:
         return {column: sum(r[column] for r in read) for column in BENCHMARK_COLUMNS}
 
 
-def cost_columns(benchmarks, dataset, model, method, attack, seeds):
+def cost_columns(benchmarks, dataset, model, method, attack, seeds, train_attacks=None):
     """Training cost of the model `method` shows under `attack`, over seeds: its training job (CPU and wall seconds)
     and, for ADA / AMDA, the attack that built its adversarial set; `total_cpu_seconds` adds them."""
-    runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
+    runs = [trained_run(dataset, model, method, attack, seed, train_attacks=train_attacks) for seed in seeds]
     train = [benchmarks.train(run) for run in runs]
     adv = (
         benchmarks.adversarial_set(dataset, model, runs[0].train_attack)
@@ -105,15 +105,17 @@ def cost_columns(benchmarks, dataset, model, method, attack, seeds):
     }
 
 
-def defenses_frame(summaries, benchmarks, datasets, models, methods, attacks, seeds):
-    """One row per dataset × model × method × attack: Table 2's robustness columns and the training cost."""
+def defenses_frame(summaries, benchmarks, datasets, models, methods, attacks, seeds, train_attacks=None):
+    """One row per dataset × model × method × attack: Table 2's robustness columns and the training cost (the models
+    of `tables.method_frame`, `train_attacks` as there)."""
     rows = []
     for dataset in datasets:
         for model in models:
             for attack in attacks:
                 for method in methods:
-                    row = method_cell(summaries, dataset, model, method, attack, seeds)["row"]
-                    rows.append({**row, **cost_columns(benchmarks, dataset, model, method, attack, seeds)})
+                    row = method_cell(summaries, dataset, model, method, attack, seeds, train_attacks)["row"]
+                    cost = cost_columns(benchmarks, dataset, model, method, attack, seeds, train_attacks)
+                    rows.append({**row, **cost})
     return pd.DataFrame(rows)
 
 
