@@ -267,6 +267,13 @@ def resource_flags(wc, input):
     return flags
 
 
+def sae_padding_flag(wc):
+    """` --padding-side left` where the attack's `padding_side` setting pads on the left (the reference attacks), so
+    SAE feeds the models as the attack fed the victim; nothing for right padding, every other attack's (their SAE
+    jobs' commands as before)."""
+    return " --padding-side left" if config["attacks"][wc.attack].get("padding_side") == "left" else ""
+
+
 def sae_flags(wc, input):
     """Table 1's claims compare SAE with TAE: the SAE summaries and the victim's seed."""
     return f"--sae {' '.join(map(shlex.quote, input.sae))} --victim-seed {VICTIM_SEED}"
