@@ -56,9 +56,11 @@ for _name in ("table2", "table3", "table4"):
         params:
             table=_name,
             claims=f"--claims results/claims/{_name}.csv" if _name in CLAIM_TABLES else "",
+            train_attacks=train_attacks_flag(_name),
         shell:
             "python workflow_scripts/aggregate.py {params.table} --tae {input.tae} --metrics {input.metrics}"
-            " {params.claims} --data-stats {input.data_stats} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+            " {params.claims}{params.train_attacks} --data-stats {input.data_stats} --out-csv {output.csv}"
+            " --out-md {output.md} > {log} 2>&1"
 
 
 for _name in ("figure2", "figure3"):
@@ -108,9 +110,11 @@ rule defenses:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        train_attacks=train_attacks_flag("defenses"),
     shell:
         "python workflow_scripts/aggregate.py defenses --tae {input.tae} --metrics {input.metrics}"
-        " --train-benchmarks {input.train_benchmarks} --adv-benchmarks {input.adv_benchmarks}"
+        " --train-benchmarks {input.train_benchmarks} --adv-benchmarks {input.adv_benchmarks}{params.train_attacks}"
         " --data-stats {input.data_stats}"
         " --out-csv {output.csv} --out-md {output.md} --out-png {output.png} > {log} 2>&1"
 

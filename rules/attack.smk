@@ -145,7 +145,8 @@ rule static_eval:
         run=lambda wc: run_json(run_of(wc)),
         max_length=lambda wc: config["datasets"][wc.dataset]["max_length"],
         batch_size=config["evaluation"]["batch_size"],
+        padding=sae_padding_flag,
     shell:
         "python workflow_scripts/static_eval.py --model-dir {input.model} --victim-tae {input.victim_tae}"
         " --max-length {params.max_length} --batch-size {params.batch_size} --run-json {params.run:q}"
-        " --attack {wildcards.attack} --out {output} --threads {threads} > {log} 2>&1"
+        " --attack {wildcards.attack}{params.padding} --out {output} --threads {threads} > {log} 2>&1"

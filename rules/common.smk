@@ -166,14 +166,16 @@ def check_run(run):
 
 
 def method_table_runs(spec, seeds):
-    """(run, attack) pairs of a method table (Tables 2-4): each model attacked with its attack."""
+    """(run, attack) pairs of a method table (Tables 2-4): each model attacked with its attack, an ADA / AMDA model
+    trained on the adversarial set of the attack the table's `train_attacks` names for it (default: that attack)."""
     pairs = []
     for ds in spec["datasets"]:
         for model in spec["models"]:
             for method in spec["methods"]:
                 for attack in spec["attacks"]:
                     for seed in seeds:
-                        pairs.append((trained_run(ds, model, method, attack, seed), attack))
+                        run = trained_run(ds, model, method, attack, seed, train_attacks=spec["train_attacks"])
+                        pairs.append((run, attack))
     return pairs
 
 
@@ -268,9 +270,23 @@ def resource_flags(wc, input):
     return flags
 
 
+def sae_padding_flag(wc):
+    """` --padding-side left` where the attack's `padding_side` setting pads on the left (the reference attacks), so
+    SAE feeds the models as the attack fed the victim; nothing for right padding, every other attack's (their SAE
+    jobs' commands as before)."""
+    return " --padding-side left" if config["attacks"][wc.attack].get("padding_side") == "left" else ""
+
+
 def sae_flags(wc, input):
     """Table 1's claims compare SAE with TAE: the SAE summaries and the victim's seed."""
     return f"--sae {' '.join(map(shlex.quote, input.sae))} --victim-seed {VICTIM_SEED}"
+
+
+def train_attacks_flag(name):
+    """` --train-attacks a=t ...`, the table's `train_attacks` for the aggregation script; nothing (its command as
+    before the option) when the table names none, the default."""
+    found = TABLES.get(name, {}).get("train_attacks")
+    return f" --train-attacks {' '.join(f'{a}={t}' for a, t in sorted(found.items()))}" if found else ""
 
 
 def table_inputs(pairs, with_sae=False):

@@ -215,7 +215,8 @@ def test_table2_cells_are_means_and_sample_stds_over_seeds(tmp_path):
 def write_claims(tmp_path, verdict, low=6.0, high=16.0):
     """A results/claims.csv row for AMDA-TMix vs ADA on the fixtures' block."""
     path = tmp_path / "claims.csv"
-    row = dict(claim="AMDA beats ADA", dataset="sst2", model="minilm", attack="pwws", a="amda_tmix", b="ada")
+    row = dict(claim="AMDA beats ADA", dataset="sst2", model="minilm", train_attack="pwws", attack="pwws")
+    row.update(a="amda_tmix", b="ada")
     row.update(direction=1, diff=11.0, low=low, high=high, sentences=100, seeds="42;43", discordance=0.11)
     row.update(effective_pairs=150, mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict)
     pd.DataFrame([row]).to_csv(path, index=False)
@@ -233,6 +234,33 @@ def test_table2_mark_and_footer_come_from_the_paired_intervals(tmp_path, verdict
     assert (
         "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 5.2 points" in markdown
     )
+
+
+def test_a_table_names_the_adversarial_set_its_models_trained_on_per_attack(tmp_path):
+    """`--train-attacks pwws_ref=pwws` (a table's train_attacks): under pwws_ref, ADA and AMDA are the models trained on
+    PWWS's set, and the mark reads the claims row of those models, not of the ones trained on pwws_ref's set."""
+    runs = {}
+    for method, held in (("base", 0.1), ("ada", 0.3), ("amda_tmix", 0.4)):
+        for seed in (42, 43):
+            run = RunId("sst2", "minilm", method, "clean" if method == "base" else "pwws", "default", seed)
+            runs[method, seed] = write_run(tmp_path, run, 0.9, "pwws", held)
+            write_run(tmp_path, run, 0.9, "pwws_ref", held - 0.05)
+    pd.read_csv(write_claims(tmp_path, "holds")).assign(attack="pwws_ref").assign(train_attack="pwws_ref").to_csv(
+        tmp_path / "claims.csv", index=False
+    )
+    args = table2_args(
+        tmp_path,
+        tae=sorted(str(p) for p in tmp_path.rglob("tae-*.json")),
+        metrics=sorted(str(p) for p in tmp_path.rglob("metrics.json")),
+    )
+    args[args.index("pwws")] = "pwws_ref"
+    with pytest.raises(AmdaError, match="no TAE summary for sst2/minilm/ada/pwws_ref/default seed 42"):
+        stage.main(args)
+    stage.main(args + ["--train-attacks", "pwws_ref=pwws", "--claims", str(tmp_path / "claims.csv")])
+    frame = pd.read_csv(tmp_path / "table2.csv").set_index("method")
+    assert dict(frame["train_attack"]) == {"base": "clean", "ada": "pwws", "amda_tmix": "pwws"}
+    assert set(frame["attack"]) == {"pwws_ref"} and frame.loc["ada", "accuracy_under_attack_mean"] == approx(25.0)
+    assert frame.loc["amda_tmix", "gain_verdict"] == NOT_DECIDED  # the claims row is of pwws_ref's models
 
 
 def test_table2_markdown_cells_and_costs(tmp_path):
@@ -326,7 +354,8 @@ def test_table1_victim_reseeded_models_and_their_mean(tmp_path):
 
 def test_table1_carries_the_paired_sae_minus_tae_and_the_footer_from_claims(tmp_path):
     claims = tmp_path / "claims-table1.csv"
-    row = {"claim": "SAE overstates robustness", "dataset": "sst2", "model": "minilm", "attack": "pwws"}
+    row = {"claim": "SAE overstates robustness", "dataset": "sst2", "model": "minilm", "train_attack": "clean"}
+    row |= {"attack": "pwws"}
     row |= {"a": "sae", "b": "tae", "direction": 1, "diff": 43.0, "low": 35.5, "high": 50.5, "sentences": 100}
     row |= {
         "seeds": "43;44",

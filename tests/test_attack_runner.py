@@ -381,6 +381,30 @@ def test_a_grown_sample_attacks_only_the_rows_not_kept(pwws, examples):
     assert grown[2]["seconds"] != first[2]["seconds"]
 
 
+def test_under_pwws_ref_the_victims_sae_pads_as_the_attack_did_and_equals_its_tae(
+    nltk_data, minilm, examples, tmp_path
+):
+    """pwws_ref feeds the victim left-padded texts (its `padding_side` default, the reference's): SAE scores the
+    static set the same way, so the victim's SAE is its TAE sentence by sentence; a padding side it does not know
+    is refused."""
+    from amda.attack.offline import activate
+
+    activate(nltk_data)
+    from amda.attack.recipes import build_attack
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    wrapper = DynamicPaddingModelWrapper(*minilm, max_length=64, batch_size=32)
+    pwws_ref = build_attack("pwws_ref", PWWS, wrapper, {"nltk_data": nltk_data})
+    texts, labels, idxs = examples
+    records = attack_examples(pwws_ref, texts, labels, idxs)
+    assert not {r["result"] for r in records} & {"errored", "capped"}
+    tae = write_shard(tmp_path / "tae-pwws_ref.parquet", records)
+    sae = static_eval(*minilm, tae, 64, 8, padding_side="left")
+    assert sae["correct"] == [int(r["result"] == "failed") for r in records]
+    with pytest.raises(AmdaError, match="padding_side: expected 'right' or 'left', got 'middle'"):
+        static_eval(*minilm, tae, 64, 8, padding_side="middle")
+
+
 def test_the_victims_sae_equals_its_tae_and_its_successes_alone_score_zero(pwws, minilm, examples, tmp_path):
     texts, labels, idxs = examples
     records = attack_examples(pwws, texts, labels, idxs)

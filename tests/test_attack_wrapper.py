@@ -97,3 +97,13 @@ def test_left_padding_setting_pads_every_text_to_max_length_as_the_reference(tex
     assert left.texts_scored == len(texts) and right.texts_scored == len(texts)
     with pytest.raises(AmdaError, match="padding_side: expected 'right' or 'left', got 'middle'"):
         right.with_padding_side("middle")
+
+
+def test_sae_left_padding_scores_as_the_wrapper_left_padding(textattack, minilm, texts):
+    """SAE's left padding (amda.attack.static, without TextAttack) is the attack wrapper's: the same logits."""
+    from amda.attack.static import left_padded_logits
+    from amda.attack.wrapper import DynamicPaddingModelWrapper
+
+    model, tokenizer = minilm
+    wrapper = DynamicPaddingModelWrapper(model, tokenizer, MAX_LENGTH, 8, padding_side="left")
+    assert torch.equal(left_padded_logits(model, tokenizer, texts, MAX_LENGTH, 8), wrapper(texts))

@@ -17,9 +17,10 @@ sys.path.insert(0, str(ROOT / "workflow_scripts"))
 import claims as stage  # noqa: E402  (the stage script, imported to call its main())
 
 
-def write_tae(root, method, seed, held, n=100, attack="pwws"):
-    """tae-<attack>.parquet and .json of a model that withstands the attack on sentences 0..held-1."""
-    run = RunId("sst2", "minilm", method, "clean" if method == "base" else attack, "default", seed)
+def write_tae(root, method, seed, held, n=100, attack="pwws", train_attack=None):
+    """tae-<attack>.parquet and .json of a model (trained on `train_attack`'s adversarial set, default the attack's)
+    that withstands the attack on sentences 0..held-1."""
+    run = RunId("sst2", "minilm", method, "clean" if method == "base" else train_attack or attack, "default", seed)
     results = ["failed"] * held + ["successful"] * (n - held)
     records = records_frame(
         {
@@ -81,6 +82,36 @@ def test_parts_of_several_tables_merge_into_one_row_per_comparison(tmp_path):
     out = tmp_path / "claims.csv"
     stage.main(["--parts", str(part), str(part), "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
     assert len(pd.read_csv(out)) == 1 and "AMDA-TMix − ADA: +20.0" in (tmp_path / "claims.md").read_text()
+
+
+def test_a_claims_row_per_attack_says_which_attack_built_the_training_data(tmp_path):
+    """Under pwws_ref, the models trained on PWWS's set (3a) and on pwws_ref's (3b) are compared apart, each row
+    naming its train_attack; Base, trained on clean data, beside either; never AMDA of one set against ADA of the
+    other. The parts of two tables merge keeping both."""
+    tae = [write_tae(tmp_path, "base", 42, 40, attack=a) for a in ("pwws", "pwws_ref")]
+    tae += [write_tae(tmp_path, "ada", 42, 10, attack=a, train_attack="pwws") for a in ("pwws", "pwws_ref")]
+    tae += [write_tae(tmp_path, "amda_tmix", 42, 30, attack=a, train_attack="pwws") for a in ("pwws", "pwws_ref")]
+    reuse = tmp_path / "reuse.csv"
+    stage.main(["--tae", *tae, "--reps", "200", "--out-csv", str(reuse)])
+    retrained = [write_tae(tmp_path, m, 42, held, attack="pwws_ref") for m, held in (("ada", 20), ("amda_tmix", 25))]
+    part = tmp_path / "both.csv"  # both sets' models in one part
+    stage.main(["--tae", *tae, *retrained, "--reps", "200", "--out-csv", str(part)])
+    out = tmp_path / "claims.csv"
+    stage.main(["--parts", str(reuse), str(part), "--out-csv", str(out), "--out-md", str(tmp_path / "claims.md")])
+    frame = pd.read_csv(out)
+    got = {(r.train_attack, r.attack, r.a, r.b): r.diff for r in frame.itertuples()}
+    assert got == {
+        ("pwws", "pwws", "amda_tmix", "ada"): 20.0,
+        ("pwws", "pwws", "ada", "base"): -30.0,
+        ("pwws", "pwws_ref", "amda_tmix", "ada"): 20.0,
+        ("pwws", "pwws_ref", "ada", "base"): -30.0,
+        ("pwws_ref", "pwws_ref", "amda_tmix", "ada"): 5.0,
+        ("pwws_ref", "pwws_ref", "ada", "base"): -20.0,
+    }
+    assert list(frame.columns[frame.columns.isin(["train_attack", "attack"])]) == ["train_attack", "attack"]
+    md = (tmp_path / "claims.md").read_text()
+    assert "| PWWS's adversarial set | AMDA-TMix − ADA: +20.0" in md
+    assert "| PWWS (reference)'s adversarial set | AMDA-TMix − ADA: +5.0" in md
 
 
 def write_sae(root, seed, right, n=100, attack="pwws"):

@@ -6,6 +6,7 @@ from importlib import resources
 import pytest
 
 from amda import records
+from amda.aggregate import trained_run
 from amda.config import (
     alpha_for,
     check_files,
@@ -45,6 +46,22 @@ def test_shipped_configs_are_valid(repo, name):
     assert config["offline"] in (True, False)
 
 
+def test_a_method_table_trains_on_each_attacks_own_set_unless_it_names_another(repo, default):
+    """tables.<t>.train_attacks defaults to none named: every attack's models are those trained on its own set, the
+    paths of before the option."""
+    config = validate_config(copy.deepcopy(default))
+    assert all(config["tables"][t]["train_attacks"] == {} for t in ("table2", "table3", "table4"))
+    for method in METHODS:
+        for attack in ATTACKS:
+            run = RunId("sst2", "minilm", method, train_attack_for(method, attack), "default", 42)
+            assert trained_run("sst2", "minilm", method, attack, 42, train_attacks={}) == run
+            assert trained_run("sst2", "minilm", method, attack, 42) == run
+    reuse = {"pwws_ref": "pwws"}
+    assert trained_run("sst2", "minilm", "ada", "pwws_ref", 42, train_attacks=reuse).train_attack == "pwws"
+    assert trained_run("sst2", "minilm", "base", "pwws_ref", 42, train_attacks=reuse).train_attack == "clean"
+    assert trained_run("sst2", "minilm", "ada", "pwws", 42, train_attacks=reuse).train_attack == "pwws"
+
+
 def _error(config, mutate):
     config = copy.deepcopy(config)
     mutate(config)
@@ -79,6 +96,18 @@ def _error(config, mutate):
         (lambda c: c["tables"]["table2"].update(methods=["mixup"]), "tables.table2.methods.0: 'mixup' is not one of"),
         (lambda c: c["tables"]["table2"].update(attacks=["deepwordbug"]), "tables.table2.attacks.0"),
         (lambda c: c["tables"]["table2"].update(models=["bert"]), "tables.table2: model 'bert' is not under models"),
+        (
+            lambda c: c["tables"]["table2"].update(train_attacks={"pwws": "bae"}),
+            "tables.table2.train_attacks.pwws: 'bae' is not one of",
+        ),
+        (
+            lambda c: c["tables"]["table4"].update(train_attacks={"textfooler": "pwws"}),
+            "tables.table4.train_attacks.textfooler: 'textfooler' is not one of the table's attacks",
+        ),
+        (
+            lambda c: c["tables"]["table2"].update(train_attacks={"pwws": "pwws_ref"}),
+            "tables.table2.train_attacks.pwws: attack 'pwws_ref' is not under attacks",
+        ),
         (lambda c: c["datasets"].update({"sst`id`": c["datasets"]["sst2"]}), "datasets: 'sst`id`' does not match"),
         (lambda c: c["models"].update({"../up": c["models"]["minilm"]}), "models: '../up' does not match"),
         (lambda c: c.update(seeds=[42, 42]), "seeds: [42, 42] has non-unique elements"),

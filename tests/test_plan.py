@@ -208,6 +208,33 @@ def test_plan_of_the_tiny_config_is_snakemakes_dag(tmp_path):
     assert "Power" not in text  # tiny names no claims tables
 
 
+@pytest.mark.slow
+def test_the_reference_attack_on_the_claims_runs_models_trains_none_it_does_not(tmp_path):
+    """configs/claims-ref-reuse.yaml (issue 26, 3a) on top of claims.yaml: Snakemake's DAG trains exactly the claims
+    run's models, builds no adversarial set with pwws_ref, and attacks every model with pwws_ref too."""
+    root = copy_workflow(tmp_path)
+    targets = ["results/claims.csv", "results/table2.csv"]
+    _, claims = plan.snakemake_dag(root, ["configs/claims.yaml"], targets)
+    _, reuse = plan.snakemake_dag(root, ["configs/claims.yaml", "configs/claims-ref-reuse.yaml"], targets)
+
+    def models(jobs, rule, **where):
+        return {
+            (j.wildcards["method"], j.wildcards["train_attack"], j.wildcards["seed"])
+            for j in jobs.values()
+            if j.rule == rule and all(j.wildcards.get(k) == v for k, v in where.items())
+        }
+
+    assert len(models(claims, "train_model")) == 12 and models(reuse, "train_model") == models(claims, "train_model")
+    assert {j.wildcards["attack"] for j in reuse.values() if j.rule == "adv_train_shard"} == {"pwws"}
+    assert models(reuse, "merge_attack", attack="pwws_ref") == models(claims, "merge_attack", attack="pwws")
+    assert {m[:2] for m in models(reuse, "merge_attack", attack="pwws_ref")} == {
+        ("base", "clean"),
+        ("ada", "pwws"),
+        ("tmix", "clean"),
+        ("amda_tmix", "pwws"),
+    }
+
+
 def test_speed_scales_the_modelled_cpu_times_and_no_gpu_time(tmp_path, monkeypatch):
     """--speed X plans for a machine X times slower than the one the cost model was measured on."""
     root = copy_workflow(tmp_path)

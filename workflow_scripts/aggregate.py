@@ -60,14 +60,15 @@ def run_method_table(args):
     summaries = Summaries.load(args.command, tae=args.tae, metrics=args.metrics)
     grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
     claims = read_claims(args.claims) if args.claims else None
-    frame = method_frame(summaries, *grid, mark_gain, claims=claims)
+    frame = method_frame(summaries, *grid, mark_gain, claims=claims, train_attacks=dict(args.train_attacks))
     _write_table(frame, method_markdown(frame, title, mark_gain, claims=claims), args)
 
 
 def run_defenses(args):
     summaries = Summaries.load("defenses", tae=args.tae, metrics=args.metrics)
     grid = _grid(args, summaries, "dataset", "model", "method", "attack", "seed")
-    frame = defenses_frame(summaries, Benchmarks(args.train_benchmarks + args.adv_benchmarks), *grid)
+    benchmarks = Benchmarks(args.train_benchmarks + args.adv_benchmarks)
+    frame = defenses_frame(summaries, benchmarks, *grid, train_attacks=dict(args.train_attacks))
     other = load_other_results(args.other_results or default_other_results())
     _write_table(frame, defenses_markdown(frame, other), args)
     plot_defenses(frame, args.out_png)
@@ -132,6 +133,26 @@ def _data_stats_flag(parser):
     )
 
 
+def _train_attack(text):
+    """`pwws_ref=pwws`: under pwws_ref, the models trained on pwws's adversarial set."""
+    attack, sep, trained_on = text.partition("=")
+    if not sep or not attack or not trained_on:
+        raise argparse.ArgumentTypeError(f"expected ATTACK=TRAIN_ATTACK, got {text!r}")
+    return attack, trained_on
+
+
+def _train_attacks_flag(parser):
+    parser.add_argument(
+        "--train-attacks",
+        nargs="+",
+        type=_train_attack,
+        default=[],
+        metavar="ATTACK=TRAIN_ATTACK",
+        help="under ATTACK, the ADA / AMDA models trained on TRAIN_ATTACK's adversarial set (the table's "
+        "train_attacks); default: each attack's own",
+    )
+
+
 def _grid_flags(parser, *keys):
     for key in keys:
         parser.add_argument(f"--{key}", nargs="+", type=int if key == "seeds" else str, help=FOUND)
@@ -158,6 +179,7 @@ def build_parser():
         table = commands.add_parser(name, help="methods × attacks")
         _inputs(table)
         _grid_flags(table, "datasets", "models", "methods", "attacks", "seeds")
+        _train_attacks_flag(table)
         _data_stats_flag(table)
         table.add_argument("--claims", help="results/claims.csv: the mark and the footer's n and detectable difference")
         table.add_argument("--out-csv", required=True)
@@ -176,6 +198,7 @@ def build_parser():
         help="the benchmark files of the shards that built the adversarial sets (ADA, AMDA)",
     )
     _grid_flags(defenses, "datasets", "models", "methods", "attacks", "seeds")
+    _train_attacks_flag(defenses)
     _data_stats_flag(defenses)
     _other_results_flag(defenses)
     defenses.add_argument("--out-csv", required=True)

@@ -45,9 +45,13 @@ def describe_run(run):
     return f"{run.dataset}/{run.model}/{run.method}/{run.train_attack}/{run.hp} seed {run.seed}"
 
 
-def trained_run(dataset, model, method, attack, seed, hp=DEFAULT_HP):
-    """The model of `method` that a table shows under `attack` (naming.train_attack_for)."""
-    return RunId(dataset, model, method, train_attack_for(method, attack), hp, int(seed))
+def trained_run(dataset, model, method, attack, seed, hp=DEFAULT_HP, train_attacks=None):
+    """The model of `method` that a table shows under `attack` (naming.train_attack_for): trained on the adversarial
+    set of `train_attacks[attack]` where the table names one (its `train_attacks`: the same models attacked with
+    another attack, no retraining), else of `attack` itself."""
+    return RunId(
+        dataset, model, method, train_attack_for(method, (train_attacks or {}).get(attack, attack)), hp, int(seed)
+    )
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,19 @@ from amda.aggregate import (
     display,
     markdown_table,
     seeds_text,
-    trained_run,
 )
 from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, METHOD_NAMES, RAW, SETTING_NAMES, summary_setting, victim
+from amda.naming import (
+    ATTACK_NAMES,
+    CLEAN,
+    DEFAULT_HP,
+    METHOD_NAMES,
+    RAW,
+    SETTING_NAMES,
+    RunId,
+    summary_setting,
+    victim,
+)
 from amda.outcomes import read_records
 
 log = logging.getLogger("amda.claims")
@@ -43,6 +52,7 @@ COLUMNS = [
     "claim",
     "dataset",
     "model",
+    "train_attack",
     "attack",
     "a",
     "b",
@@ -67,19 +77,32 @@ def records_of(summary):
 
 
 def _seeds_by_group(summaries):
-    """{(dataset, model, attack, method): sorted seeds} of the default-hp models the summaries hold."""
+    """{(dataset, model, attack, method, train_attack): sorted seeds} of the default-hp models the summaries hold."""
     groups = {}
     for run, attack in summaries.tae_runs():
         if run.hp == "default":
-            groups.setdefault((run.dataset, run.model, attack, run.method), set()).add(run.seed)
+            groups.setdefault((run.dataset, run.model, attack, run.method, run.train_attack), set()).add(run.seed)
     return {k: sorted(v) for k, v in groups.items()}
 
 
-def _row(claim, dataset, model, attack, a, b, direction, seeds, result):
+def _training_pairs(groups, dataset, model, attack, a, b):
+    """(train_attack, A's, B's) of each pairing of A's and B's models under `attack` that trained on the same
+    adversarial set, or on clean data: AMDA and ADA trained on one attack's set, Base beside either."""
+    found = {m: [t for (d, mo, at, me, t) in groups if (d, mo, at, me) == (dataset, model, attack, m)] for m in (a, b)}
+    pairs = []
+    for ta in found[a]:
+        for tb in found[b]:
+            if ta == tb or CLEAN in (ta, tb):
+                pairs.append((tb if ta == CLEAN else ta, ta, tb))
+    return sorted(pairs)
+
+
+def _row(claim, dataset, model, train_attack, attack, a, b, direction, seeds, result):
     return {
         "claim": claim,
         "dataset": dataset,
         "model": model,
+        "train_attack": train_attack,
         "attack": attack,
         "a": a,
         "b": b,
@@ -106,26 +129,35 @@ def _setting(summaries):
 
 
 def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
-    """One row per comparison the summaries allow (both methods, shared seeds); none (a header-only file) when
-    no comparison has both of its methods, e.g. a table of one method."""
+    """One row per comparison the summaries allow (both methods, shared seeds; per adversarial set their models
+    trained on, the row's `train_attack`, `clean` when neither did); none (a header-only file) when no comparison
+    has both of its methods, e.g. a table of one method."""
     setting = _setting(summaries)
     groups = _seeds_by_group(summaries)
     rows = []
     for dataset, model, attack in sorted({k[:3] for k in groups}):
         for claim, a, b, direction in COMPARISONS:
-            seeds = sorted(
-                set(groups.get((dataset, model, attack, a), ())) & set(groups.get((dataset, model, attack, b), ()))
-            )
-            if not seeds:
-                continue
-            pairs = []
-            for seed in seeds:
-                ra, rb = (
-                    records_of(summaries.tae(trained_run(dataset, model, m, attack, seed), attack)) for m in (a, b)
+            for train_attack, ta, tb in _training_pairs(groups, dataset, model, attack, a, b):
+                seeds = sorted(
+                    set(groups[(dataset, model, attack, a, ta)]) & set(groups[(dataset, model, attack, b, tb)])
                 )
-                pairs.append(stats.paired_arrays(ra, rb, f"{dataset}/{model}/{attack} {a} vs {b} seed {seed}"))
-            result = stats.paired_comparison(pairs, reps=reps)
-            rows.append({**_row(claim, dataset, model, attack, a, b, direction, seeds, result), "setting": setting})
+                if not seeds:
+                    continue
+                pairs = []
+                for seed in seeds:
+                    ra, rb = (
+                        records_of(summaries.tae(RunId(dataset, model, m, t, DEFAULT_HP, seed), attack))
+                        for m, t in ((a, ta), (b, tb))
+                    )
+                    what = f"{dataset}/{model}/{train_attack}/{attack} {a} vs {b} seed {seed}"
+                    pairs.append(stats.paired_arrays(ra, rb, what))
+                result = stats.paired_comparison(pairs, reps=reps)
+                rows.append(
+                    {
+                        **_row(claim, dataset, model, train_attack, attack, a, b, direction, seeds, result),
+                        "setting": setting,
+                    }
+                )
     if not rows:
         log.warning("%s: no comparison has both of its methods among the TAE summaries: no claims", summaries.table)
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -156,7 +188,7 @@ def sae_claims_frame(summaries, victim_seed, reps=stats.BOOTSTRAP_REPS):
         common = sorted(set.intersection(*(set(s) for s in sae + tae)))
         pairs = [(np.array([s[i] for i in common]), np.array([t[i] for i in common])) for s, t in zip(sae, tae)]
         result = stats.paired_comparison(pairs, reps=reps)
-        rows.append({**_row(claim, dataset, model, attack, a, b, direction, seeds, result), "setting": RAW})
+        rows.append({**_row(claim, dataset, model, CLEAN, attack, a, b, direction, seeds, result), "setting": RAW})
     if not rows:
         log.warning(
             "%s: no re-seeded model (a seed other than %s) has an SAE summary: no claims", summaries.table, victim_seed
@@ -165,7 +197,16 @@ def sae_claims_frame(summaries, victim_seed, reps=stats.BOOTSTRAP_REPS):
 
 
 def claims_markdown(frame):
-    header = ["Claim", "Where", "A − B (95% CI), points", "n", "McNemar p per seed", "detectable", "Verdict"]
+    header = [
+        "Claim",
+        "Where",
+        "Trained on",
+        "A − B (95% CI), points",
+        "n",
+        "McNemar p per seed",
+        "detectable",
+        "Verdict",
+    ]
     rows = []
     for _, r in frame.iterrows():
         where = (
@@ -180,6 +221,7 @@ def claims_markdown(frame):
             [
                 r["claim"],
                 where,
+                _trained_on(r["train_attack"]),
                 f"{pair}: {r['diff']:+.1f} [{r['low']:+.1f}, {r['high']:+.1f}]",
                 f"{r['sentences']} × {len(seeds)} seeds (worth {int(r['effective_pairs'])} independent pairs)"
                 if len(seeds) > 1
@@ -210,6 +252,11 @@ def claims_markdown(frame):
     )
 
 
+def _trained_on(train_attack):
+    """What a row's models trained on, for the Markdown: clean data or one attack's adversarial set."""
+    return "clean data" if train_attack == CLEAN else f"{display(ATTACK_NAMES, train_attack)}'s adversarial set"
+
+
 def load(tae_paths, sae_paths=()):
     return Summaries.load("claims", tae=tae_paths, sae=sae_paths)
 
@@ -234,7 +281,9 @@ def merge_parts(paths):
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.concat(frames, ignore_index=True)
-    return frame.drop_duplicates(subset=["dataset", "model", "attack", "a", "b", "setting"]).reset_index(drop=True)
+    return frame.drop_duplicates(
+        subset=["dataset", "model", "train_attack", "attack", "a", "b", "setting"]
+    ).reset_index(drop=True)
 
 
 def of_setting(claims, setting=RAW):
@@ -242,14 +291,16 @@ def of_setting(claims, setting=RAW):
     return claims[claims["setting"] == setting]
 
 
-def claim_row(claims, dataset, model, attack, a, b, setting=RAW):
-    """The claims row of A vs B in `setting` (a dict), or None when `claims` is None or holds no such row."""
+def claim_row(claims, dataset, model, attack, a, b, train_attack, setting=RAW):
+    """The claims row of A vs B under `attack` in `setting`, their models trained on `train_attack`'s adversarial set
+    (`clean`: neither was), as a dict; None when `claims` is None or holds no such row."""
     if claims is None:
         return None
     claims = of_setting(claims, setting)
     hit = claims[
         (claims["dataset"] == dataset)
         & (claims["model"] == model)
+        & (claims["train_attack"] == train_attack)
         & (claims["attack"] == attack)
         & (claims["a"] == a)
         & (claims["b"] == b)

@@ -149,6 +149,13 @@ def _check_references(config, source):
         for a in attacks:
             if a not in config["attacks"]:
                 raise AmdaError(f"{source}: tables.{table}: attack {a!r} is not under attacks")
+        for a, trained_on in spec.get("train_attacks", {}).items():
+            if a not in attacks:
+                raise AmdaError(f"{source}: tables.{table}.train_attacks.{a}: {a!r} is not one of the table's attacks")
+            if trained_on not in config["attacks"]:
+                raise AmdaError(
+                    f"{source}: tables.{table}.train_attacks.{a}: attack {trained_on!r} is not under attacks"
+                )
     for figure, setting in (("figure2", "ratio"), ("figure3", "alpha")):
         if figure in tables:
             _check_sweep_method(tables[figure], figure, setting, source)

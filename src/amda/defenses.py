@@ -90,10 +90,10 @@ class Benchmarks:
         return {column: sum(r[column] for r in read) for column in BENCHMARK_COLUMNS}
 
 
-def cost_columns(benchmarks, dataset, model, method, attack, seeds):
+def cost_columns(benchmarks, dataset, model, method, attack, seeds, train_attacks=None):
     """Training cost of the model `method` shows under `attack`, over seeds: its training job (CPU and wall seconds)
     and, for ADA / AMDA, the attack that built its adversarial set; `total_cpu_seconds` adds them."""
-    runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
+    runs = [trained_run(dataset, model, method, attack, seed, train_attacks=train_attacks) for seed in seeds]
     train = [benchmarks.train(run) for run in runs]
     adv = (
         benchmarks.adversarial_set(dataset, model, runs[0].train_attack)
@@ -110,23 +110,23 @@ def cost_columns(benchmarks, dataset, model, method, attack, seeds):
     }
 
 
-def interval_columns(summaries, dataset, model, method, attack, seeds):
+def interval_columns(summaries, dataset, model, method, attack, seeds, train_attacks=None):
     """The 95% bootstrap interval of accuracy under attack (`figures.accuracy_interval`: seeds × sentences resampled
     together, as the claims resample them) and the sentences it rests on."""
-    runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
+    runs = [trained_run(dataset, model, method, attack, seed, train_attacks=train_attacks) for seed in seeds]
     sentences, low, high = accuracy_interval(seed_outcomes(summaries, runs, attack))
     return {"sentences": sentences, "accuracy_under_attack_low": low, "accuracy_under_attack_high": high}
 
 
-def defenses_frame(summaries, benchmarks, datasets, models, methods, attacks, seeds):
+def defenses_frame(summaries, benchmarks, datasets, models, methods, attacks, seeds, train_attacks=None):
     """One row per dataset × model × method × attack: Table 2's robustness columns, the interval of accuracy under
-    attack and the training cost."""
+    attack and the training cost (the models of `tables.method_frame`, `train_attacks` as there)."""
     rows = []
     for dataset in datasets:
         for model in models:
             for attack in attacks:
                 for method in methods:
-                    key = (dataset, model, method, attack, seeds)
+                    key = (dataset, model, method, attack, seeds, train_attacks)
                     row = method_cell(summaries, *key)["row"]
                     rows.append({**row, **interval_columns(summaries, *key), **cost_columns(benchmarks, *key)})
     return pd.DataFrame(rows)

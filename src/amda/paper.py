@@ -481,8 +481,8 @@ def claim_amda_beats_paired(claims):
     when either interval excludes 0 the other way, inconclusive otherwise."""
     claim = "(2) AMDA beats ADA and mixup alone under TAE"
     verdicts = []
-    for (dataset, model, attack, amda), rows in claims[claims["a"].isin(list(AMDA_VS_MIXUP))].groupby(
-        ["dataset", "model", "attack", "a"], sort=False
+    for (dataset, model, train_attack, attack, amda), rows in claims[claims["a"].isin(list(AMDA_VS_MIXUP))].groupby(
+        ["dataset", "model", "train_attack", "attack", "a"], sort=False
     ):
         rows = rows[rows["b"].isin([AMDA_VS_ADA[amda], AMDA_VS_MIXUP[amda]])]
         evidence = "; ".join(
@@ -498,6 +498,8 @@ def claim_amda_beats_paired(claims):
         else:
             verdict = "inconclusive"
         where = _where({"dataset": dataset, "model": model, "attack": attack})
+        if train_attack != attack:
+            where += f" (trained on {display(ATTACK_NAMES, train_attack)}'s adversarial set)"
         verdicts.append(Verdict(claim, where, evidence, verdict))
     return verdicts
 

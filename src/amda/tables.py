@@ -19,7 +19,7 @@ from amda.aggregate import (
 )
 from amda.claims import SAE_CLAIM, block_footer, claim_row
 from amda.errors import AmdaError
-from amda.naming import AMDA_VS_ADA, ATTACK_NAMES, METHOD_NAMES, victim
+from amda.naming import AMDA_VS_ADA, ATTACK_NAMES, CLEAN, METHOD_NAMES, victim
 
 GAIN_MARK = "†"
 NOT_DECIDED = "not decided (no claims.csv row)"
@@ -45,7 +45,7 @@ def table1_frame(summaries, datasets, models, attacks, victim_seed, seeds, claim
             for attack in attacks:
                 static_size = _static_set_size(summaries, dataset, model, attack, seeds)
                 _, a, b, _ = SAE_CLAIM
-                claim = claim_row(claims, dataset, model, attack, a, b)
+                claim = claim_row(claims, dataset, model, attack, a, b, CLEAN)
                 for role, group_seeds in groups:
                     row = _table1_row(summaries, dataset, model, attack, role, group_seeds, static_size)
                     rows.append({**row, **_paired_columns("sae_minus_tae", claim if role == "reseeded_mean" else None)})
@@ -159,20 +159,22 @@ def cell(row, prefix, digits=1):
 # --- Tables 2-4: methods × attacks ---------------------------------------------------------------
 
 
-def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain, claims=None):
-    """One row per dataset × model × method × attack; `mark_gain` adds AMDA's paired gain over ADA and its
-    verdict from `claims` (the frame of results/claims.csv)."""
+def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain, claims=None, train_attacks=None):
+    """One row per dataset × model × method × attack (the ADA / AMDA models trained on the adversarial set of
+    `train_attacks[attack]`, default the attack's own: `aggregate.trained_run`); `mark_gain` adds AMDA's paired gain
+    over ADA and its verdict from `claims` (the frame of results/claims.csv)."""
     rows = []
     for dataset in datasets:
         for model in models:
             for attack in attacks:
-                cells = {m: method_cell(summaries, dataset, model, m, attack, seeds) for m in methods}
+                cells = {m: method_cell(summaries, dataset, model, m, attack, seeds, train_attacks) for m in methods}
                 for method in methods:
                     row = cells[method]["row"]
                     if mark_gain and AMDA_VS_ADA.get(method) in cells:
-                        row.update(
-                            _gain_columns(claim_row(claims, dataset, model, attack, method, AMDA_VS_ADA[method]))
+                        claim = claim_row(
+                            claims, dataset, model, attack, method, AMDA_VS_ADA[method], row["train_attack"]
                         )
+                        row.update(_gain_columns(claim))
                     rows.append(row)
     frame = pd.DataFrame(rows)
     if mark_gain and "gain_over_ada" not in frame:
@@ -182,10 +184,10 @@ def method_frame(summaries, datasets, models, methods, attacks, seeds, mark_gain
     return frame
 
 
-def method_cell(summaries, dataset, model, method, attack, seeds):
+def method_cell(summaries, dataset, model, method, attack, seeds, train_attacks=None):
     """The row of one method under one attack (clean accuracy, accuracy under attack, modification rates, attack
     cost) and its accuracy under attack as a Stat: Tables 2-4 and the defenses table."""
-    runs = [trained_run(dataset, model, method, attack, seed) for seed in seeds]
+    runs = [trained_run(dataset, model, method, attack, seed, train_attacks=train_attacks) for seed in seeds]
     taes = [summaries.tae(run, attack) for run in runs]
     clean = Stat.of([summaries.metrics(run).number("test_accuracy", PERCENT) for run in runs])
     aua = Stat.of([t.number("accuracy_under_attack", PERCENT) for t in taes])
