@@ -218,7 +218,7 @@ def write_claims(tmp_path, verdict, low=6.0, high=16.0):
     row = dict(claim="AMDA beats ADA", dataset="sst2", model="minilm", train_attack="pwws", attack="pwws")
     row.update(a="amda_tmix", b="ada")
     row.update(direction=1, diff=11.0, low=low, high=high, sentences=100, seeds="42;43", discordance=0.11)
-    row.update(effective_pairs=150, mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict)
+    row.update(effective_pairs=150, mdd=5.2, mcnemar_p="0.001;0.002", verdict=verdict, setting="raw")
     pd.DataFrame([row]).to_csv(path, index=False)
     return str(path)
 
@@ -364,6 +364,7 @@ def test_table1_carries_the_paired_sae_minus_tae_and_the_footer_from_claims(tmp_
         "mdd": 9.87,
         "mcnemar_p": "1e-12;1e-14",
         "verdict": "holds",
+        "setting": "raw",
     }
     pd.DataFrame([row]).to_csv(claims, index=False)
     stage.main(table1_args(tmp_path) + ["--claims", str(claims)])
