@@ -8,7 +8,7 @@ ATTACK_COMMAND = (
     " --shard {wildcards.shard} --shards {wildcards.shards} {params.sample}"
     " --checkpoint {params.checkpoint} {params.reuse} --out {output} --threads {threads}"
 )
-ATTACK_SHELL = ATTACK_COMMAND + " > {log} 2>&1"
+ATTACK_SHELL = f"{ATTACK_COMMAND} > {{log}} 2>&1"
 # The evaluation sample of TAE (evaluation.attack_size): the same rows in every setting.
 TAE_SAMPLE = (
     f"--sample-size {config['evaluation']['attack_size']} --sample-seed {config['evaluation']['attack_seed']}"

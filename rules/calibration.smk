@@ -62,7 +62,7 @@ rule attack_shard_calibrated:
         checkpoint=f"results/checkpoints/attacks/{RUN}/{CALIBRATED}/tae-{{attack}}/shard{{shard}}-of-{{shards}}.jsonl",
         reuse=f"--reuse-dir results/reuse/attacks/{RUN}/{CALIBRATED}/tae-{{attack}}",
     shell:
-        ATTACK_COMMAND + " --temperature-json {input.temperature} > {log} 2>&1"
+        f"{ATTACK_COMMAND} --temperature-json {{input.temperature}} > {{log}} 2>&1"
 
 
 rule merge_attack_calibrated:
