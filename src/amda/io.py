@@ -139,6 +139,17 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def _verified_input(path, what):
+    """The input file as a Path and how messages name it, once it exists and its checksum (where it has one)
+    holds; a one-line AmdaError otherwise."""
+    path = Path(path)
+    where = f"{what}: {path}" if what else str(path)
+    if not path.is_file():
+        raise AmdaError(f"{where}: file does not exist")
+    manifest.verified(path)
+    return path, where
+
+
 def read_parquet(path, columns=(), what=None, only=False):
     """A parquet file as a DataFrame: the one reader of parquet inputs. A one-line AmdaError names `what` (the
     flag or role, if given) and the file when it is missing, unreadable or lacks one of `columns`; `only`: read
@@ -146,11 +157,7 @@ def read_parquet(path, columns=(), what=None, only=False):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    where = f"{what}: {path}" if what else str(path)
-    if not path.is_file():
-        raise AmdaError(f"{where}: file does not exist")
-    manifest.verified(path)
+    path, where = _verified_input(path, what)
     try:
         names = pq.read_schema(path).names
         missing = [c for c in columns if c not in names]
@@ -166,11 +173,7 @@ def read_parquet(path, columns=(), what=None, only=False):
 def read_json(path, what=None):
     """A JSON object file, its checksum verified first where it has one; a one-line AmdaError names `what` (the
     flag or role, if given) and the file when it is missing, not JSON or not an object."""
-    path = Path(path)
-    where = f"{what}: {path}" if what else str(path)
-    if not path.is_file():
-        raise AmdaError(f"{where}: file does not exist")
-    manifest.verified(path)
+    path, where = _verified_input(path, what)
     try:
         record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
