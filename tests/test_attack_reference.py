@@ -4,11 +4,10 @@ processing against literal transcriptions, and (slow) sentence-by-sentence parit
 transcription of the reference's PWWS loop on a fine-tuned MiniLM."""
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
+from fixtures.toy_victims import BagOfWords
 
 from amda.errors import AmdaError
 
@@ -20,23 +19,6 @@ def textattack(nltk_data):
     from amda.attack.offline import activate
 
     return activate(nltk_data)
-
-
-class BagOfWords:
-    """A two-label classifier whose logits are the sum of its words' rows in `weights` (other words: 0),
-    shaped like `DynamicPaddingModelWrapper` for the builder."""
-
-    def __init__(self, weights, num_labels=2):
-        self.weights = weights
-        self.model = SimpleNamespace(config=SimpleNamespace(num_labels=num_labels))
-        self.batch_size = 8
-        self.padding_side = "right"
-        self.texts = []
-
-    def __call__(self, texts):
-        self.texts += texts
-        rows = [[self.weights.get(w, (0.0,) * 2) for w in text.lower().split()] for text in texts]
-        return torch.tensor(np.array([np.sum(r, axis=0) if r else [0.0, 0.0] for r in rows]), dtype=torch.float32)
 
 
 @pytest.fixture(scope="module")

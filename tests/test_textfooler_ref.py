@@ -4,12 +4,11 @@ toy embedding whose rankings are known; the record through the schema and `build
 sentence-by-sentence parity with a direct transcription of the reference's loop on a fine-tuned MiniLM."""
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 from conftest import REPO
+from fixtures.toy_victims import BagOfWords
 
 from amda.errors import AmdaError
 
@@ -47,23 +46,6 @@ def embedding_dir(tmp_path_factory):
     dest = tmp_path_factory.mktemp("toy") / "embedding"
     save_embedding_dir(CounterfitResult(words, unit, nearest_neighbours(unit, len(words)), {}), dest)
     return dest
-
-
-class BagOfWords:
-    """A two-label classifier whose logits are the sum of its words' rows in `weights` (other words: 0),
-    shaped like `DynamicPaddingModelWrapper` for the builder."""
-
-    def __init__(self, weights, num_labels=2):
-        self.weights = weights
-        self.model = SimpleNamespace(config=SimpleNamespace(num_labels=num_labels))
-        self.batch_size = 8
-        self.padding_side = "right"
-        self.texts = []
-
-    def __call__(self, texts):
-        self.texts += texts
-        rows = [[self.weights.get(w, (0.0,) * 2) for w in text.lower().split()] for text in texts]
-        return torch.tensor(np.array([np.sum(r, axis=0) if r else [0.0, 0.0] for r in rows]), dtype=torch.float32)
 
 
 def attack_with(embedding_dir, weights, settings, text, label):

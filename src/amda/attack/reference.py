@@ -207,27 +207,34 @@ class ReferencePWWS(SearchMethod):
         return True
 
 
+def reference_goal_function(name, model_wrapper, attack_cfg, settings):
+    """The goal function of the reference attack `name` (both reference attacks share it), after the checks its
+    search forces: no modification cap (the reference's search checks no constraints) and a target only for two
+    labels; the victim scores with the padding side of `settings` (the record's, resolved)."""
+    if attack_cfg.get("max_modification_rate") is not None:
+        raise AmdaError(
+            f"attacks.{name}.max_modification_rate: the reference's search checks no constraints, so no cap "
+            "applies (set it to null)"
+        )
+    num_labels = model_wrapper.model.config.num_labels
+    if settings["targeted"] and num_labels != 2:
+        raise AmdaError(
+            f"attacks.{name}.targeted: the reference targets 1 - label, defined for two labels; the model "
+            f"has {num_labels} (set targeted: false)"
+        )
+    if settings["padding_side"] != model_wrapper.padding_side:
+        model_wrapper = model_wrapper.with_padding_side(settings["padding_side"])
+    return ReferenceClassification(
+        model_wrapper, scores=settings["scores"], targeted=settings["targeted"], lowercase=settings["lowercase"]
+    )
+
+
 def pwws_ref(model_wrapper, attack_cfg, resources):
     """The reference's PWWS against `model_wrapper` (a `DynamicPaddingModelWrapper`), configured by
     `attack_cfg` (`attacks.pwws_ref`: the record's settings, absent ones at their defaults). `resources` is
     unused: NLTK's data is the one `amda.attack.offline` activated. `build_attack` applies the query budget."""
     s = record_settings("pwws_ref", attack_cfg)
-    if attack_cfg.get("max_modification_rate") is not None:
-        raise AmdaError(
-            "attacks.pwws_ref.max_modification_rate: the reference's search checks no constraints, so no cap "
-            "applies (set it to null)"
-        )
-    num_labels = model_wrapper.model.config.num_labels
-    if s["targeted"] and num_labels != 2:
-        raise AmdaError(
-            f"attacks.pwws_ref.targeted: the reference targets 1 - label, defined for two labels; the model "
-            f"has {num_labels} (set targeted: false)"
-        )
-    if s["padding_side"] != model_wrapper.padding_side:
-        model_wrapper = model_wrapper.with_padding_side(s["padding_side"])
-    goal_function = ReferenceClassification(
-        model_wrapper, scores=s["scores"], targeted=s["targeted"], lowercase=s["lowercase"]
-    )
+    goal_function = reference_goal_function("pwws_ref", model_wrapper, attack_cfg, s)
     transformation = ReferenceWordSwap(s["substitutes"], ReferenceTokenizer())
     stopwords = StopwordModification().stopwords if s["skip_stopwords"] else frozenset()
     search = ReferencePWWS(transformation, s["unk_token"], s["greedy"], stopwords)

@@ -24,7 +24,7 @@ import numpy as np
 from amda.attack.offline import require_textattack
 from amda.attack.openattack_wordnet import ReferenceTokenizer, detokenize
 from amda.attack.recipes import load_embedding, record_settings, textfooler
-from amda.attack.reference import ReferenceClassification, TokenView
+from amda.attack.reference import TokenView, reference_goal_function
 from amda.attack.use_encoder import OfflineUniversalSentenceEncoder
 from amda.errors import AmdaError
 
@@ -256,28 +256,13 @@ def textfooler_ref(model_wrapper, attack_cfg, resources):
     `attack_cfg` (`attacks.textfooler_ref`: the record's settings, absent ones at their defaults), over the
     counter-fitted embedding in `resources["embedding_dir"]`. `build_attack` applies the query budget."""
     s = record_settings("textfooler_ref", attack_cfg)
-    if attack_cfg.get("max_modification_rate") is not None:
-        raise AmdaError(
-            "attacks.textfooler_ref.max_modification_rate: the reference's search checks no constraints, so no "
-            "cap applies (set it to null)"
-        )
     embedding_dir = resources.get("embedding_dir")
     if not embedding_dir:
         raise AmdaError(
             "attacks.textfooler_ref: needs the counter-fitted embedding (resources embedding_dir is not set)"
         )
+    goal_function = reference_goal_function("textfooler_ref", model_wrapper, attack_cfg, s)
     embedding = load_embedding(str(embedding_dir))
-    num_labels = model_wrapper.model.config.num_labels
-    if s["targeted"] and num_labels != 2:
-        raise AmdaError(
-            f"attacks.textfooler_ref.targeted: the reference targets 1 - label, defined for two labels; the model "
-            f"has {num_labels} (set targeted: false)"
-        )
-    if s["padding_side"] != model_wrapper.padding_side:
-        model_wrapper = model_wrapper.with_padding_side(s["padding_side"])
-    goal_function = ReferenceClassification(
-        model_wrapper, scores=s["scores"], targeted=s["targeted"], lowercase=s["lowercase"]
-    )
     transformation = CounterFittedNeighbours(
         embedding,
         ReferenceTokenizer(),
