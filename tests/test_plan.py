@@ -209,13 +209,20 @@ def test_plan_of_the_tiny_config_is_snakemakes_dag(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_reference_attack_on_the_claims_runs_models_trains_none_it_does_not(tmp_path):
-    """configs/claims-ref-reuse.yaml (issue 26, 3a) on top of claims.yaml: Snakemake's DAG trains exactly the claims
-    run's models, builds no adversarial set with pwws_ref, and attacks every model with pwws_ref too."""
+@pytest.mark.parametrize(
+    "run, overlay, models_trained",
+    [
+        ("configs/claims.yaml", "configs/claims-ref-reuse.yaml", 12),
+        ("configs/scale-data.yaml", "configs/scale-data-ref.yaml", 4),
+    ],
+)
+def test_the_reference_attack_on_a_runs_models_trains_none_it_does_not(tmp_path, run, overlay, models_trained):
+    """The overlays that attack a run's models with pwws_ref too (issue 26, 3a; issue 29 at scale): Snakemake's DAG
+    trains exactly the run's models, builds no adversarial set with pwws_ref, and attacks every model with pwws_ref."""
     root = copy_workflow(tmp_path)
     targets = ["results/claims.csv", "results/table2.csv"]
-    _, claims = plan.snakemake_dag(root, ["configs/claims.yaml"], targets)
-    _, reuse = plan.snakemake_dag(root, ["configs/claims.yaml", "configs/claims-ref-reuse.yaml"], targets)
+    _, claims = plan.snakemake_dag(root, [run], targets)
+    _, reuse = plan.snakemake_dag(root, [run, overlay], targets)
 
     def models(jobs, rule, **where):
         return {
@@ -224,7 +231,9 @@ def test_the_reference_attack_on_the_claims_runs_models_trains_none_it_does_not(
             if j.rule == rule and all(j.wildcards.get(k) == v for k, v in where.items())
         }
 
-    assert len(models(claims, "train_model")) == 12 and models(reuse, "train_model") == models(claims, "train_model")
+    assert len(models(claims, "train_model")) == models_trained and models(reuse, "train_model") == models(
+        claims, "train_model"
+    )
     assert {j.wildcards["attack"] for j in reuse.values() if j.rule == "adv_train_shard"} == {"pwws"}
     assert models(reuse, "merge_attack", attack="pwws_ref") == models(claims, "merge_attack", attack="pwws")
     assert {m[:2] for m in models(reuse, "merge_attack", attack="pwws_ref")} == {
