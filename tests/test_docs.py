@@ -1,15 +1,18 @@
 """Every Snakemake command the docs and config comments show runs exactly as written.
 
 Each command runs in a fresh copy of the workflow with `-n` appended (a dry run: planning is what a
-wrong argument order breaks, and the real runs take minutes to hours). `--report` needs a finished
-run and is left to tests/test_end_to_end.py::test_report_builds_offline_with_captions.
+wrong argument order breaks, and the real runs take minutes to hours); the dry runs are independent
+single-threaded processes, so they run side by side, one per core. `--report` needs a finished run and is
+left to tests/test_end_to_end.py::test_report_builds_offline_with_captions.
 """
 
+import os
 import re
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import REPO, job_counts, snakemake
+from conftest import REPO, copy_workflow, job_counts, snakemake
 
 DOCS = ("README.md", "profiles/slurm/README.md", "docs/ARCHITECTURE.md", "BENCHMARKS.md")
 COMMENTED = ("Snakefile", "config.yaml", "configs/tiny.yaml", "configs/cpu-full.yaml", "configs/paper.yaml")
@@ -34,25 +37,38 @@ def documented_commands():
 
 
 COMMANDS = documented_commands()
+PLANNED = [c for c in COMMANDS if "--report" not in c]
+TINY_RUN = "snakemake --cores 2 --configfile configs/tiny.yaml"  # the README's; its dry run counts tiny's jobs
 
 
 def test_the_docs_show_the_main_commands():
-    assert "snakemake --cores 2 results/table2.csv" in COMMANDS
+    assert "snakemake --cores 2 results/table2.csv" in COMMANDS and TINY_RUN in COMMANDS
     assert "snakemake --workflow-profile profiles/slurm results/table2.csv --configfile configs/paper.yaml" in COMMANDS
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if "--report" not in c])
-def test_documented_command_plans(workflow, command):
-    args = shlex.split(command)[1:]
-    result = snakemake(workflow, *args, "-n")
+@pytest.fixture(scope="module")
+def dry_runs(tmp_path_factory):
+    """command -> its dry run's CompletedProcess, each in its own copy of the workflow."""
+
+    def plan(command):
+        workflow = copy_workflow(tmp_path_factory.mktemp("docs"))
+        return command, snakemake(workflow, *shlex.split(command)[1:], "-n")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(pool.map(plan, PLANNED))
+
+
+@pytest.mark.parametrize("command", PLANNED)
+def test_documented_command_plans(dry_runs, command):
+    result = dry_runs[command]
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "Traceback" not in output and "not valid JSON or YAML" not in output, output[-3000:]
 
 
-def test_tiny_config_plans_the_jobs_its_comment_states(workflow):
+def test_tiny_config_plans_the_jobs_its_comment_states(dry_runs):
     stated = re.search(r"plans (\d+) jobs", (REPO / "configs" / "tiny.yaml").read_text())
-    result = snakemake(workflow, "-n", "--configfile", "configs/tiny.yaml")
+    result = dry_runs[TINY_RUN]
     assert result.returncode == 0, result.stderr[-3000:]
     total = sum(job_counts(result.stdout + result.stderr).values())
     assert stated and total == int(stated.group(1)) <= 50
