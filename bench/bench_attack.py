@@ -127,35 +127,46 @@ def run_stock(name, cfg, model, tokenizer, texts, labels, resources):
     return [result_type(r) for r in results], time.perf_counter() - start
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def attack_parser(doc, n):
+    """The arguments every attack benchmark takes: the victim, the embedding, how many sentences, batch, threads."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-dir", help="save_pretrained folder of the victim (default: fine-tune one)")
     ap.add_argument("--embedding-dir", help="counter-fitted embedding folder (default: raw GloVe 50d)")
-    ap.add_argument("--n", type=int, default=50, help="SST-2 test sentences attacked")
+    ap.add_argument("--n", type=int, default=n, help="SST-2 test sentences attacked")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--attacks", nargs="+", default=list(ATTACKS), choices=list(ATTACKS))
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    return ap
 
+
+def attack_setup(args):
+    """The threads set, NLTK's data activated for TextAttack, and (model, tokenizer, texts, labels, resources):
+    the victim and embedding of `args` (made and cached when not given) and the first `args.n` SST-2 test
+    sentences."""
+    torch.set_num_threads(args.threads)
     from amda.attack.offline import activate
+    from amda.models import load_saved_classifier
     from amda.resources import prepare_nltk_data
 
     nltk_data = prepare_nltk_data(SHARED / "resources" / "nltk_data", REPO / ".cache" / "nltk_data")
     activate(nltk_data)
-    from amda.attack.runner import summarize
-    from amda.models import load_saved_classifier
-
     model_dir = args.model_dir or (CACHE / "victim" / "model")
     if not Path(model_dir, "config.json").is_file():
         model_dir = fine_tune_victim(CACHE / "victim")
     embedding_dir = args.embedding_dir or CACHE / "glove-alpha-20000"
     if not Path(embedding_dir, "nn.npy").is_file():
         embedding_dir = glove_embedding(embedding_dir)
-    resources = {"nltk_data": str(nltk_data), "embedding_dir": str(embedding_dir)}
     model, tokenizer = load_saved_classifier(model_dir)
     test = pd.read_parquet(SHARED / "data" / "sst2" / "test.parquet").head(args.n)
     texts, labels = test["text"].tolist(), [int(y) for y in test["label"]]
+    return model, tokenizer, texts, labels, {"nltk_data": str(nltk_data), "embedding_dir": str(embedding_dir)}
+
+
+def main(argv=None):
+    ap = attack_parser(__doc__, n=50)
+    ap.add_argument("--attacks", nargs="+", default=list(ATTACKS), choices=list(ATTACKS))
+    args = ap.parse_args(argv)
+    model, tokenizer, texts, labels, resources = attack_setup(args)
+    from amda.attack.runner import summarize
 
     rows = []
     for name in args.attacks:

@@ -10,13 +10,10 @@ counterpart's. Their parity with the reference loops is the slow tests' (tests/t
 tests/test_textfooler_ref.py). Victim and embedding as bench/bench_attack.py's. Markdown on stdout, progress on stderr.
 """
 
-import argparse
 import time
-from pathlib import Path
 
 import pandas as pd
-import torch
-from bench_attack import CACHE, MAX_LENGTH, REPO, SHARED, fine_tune_victim, glove_embedding, log
+from bench_attack import MAX_LENGTH, REPO, attack_parser, attack_setup, log
 
 from amda.config import load_yaml, validate_config
 
@@ -31,48 +28,33 @@ def attack_settings():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", help="save_pretrained folder of the victim (default: fine-tune one)")
-    ap.add_argument("--embedding-dir", help="counter-fitted embedding folder (default: raw GloVe 50d)")
-    ap.add_argument("--n", type=int, default=30, help="SST-2 test sentences attacked")
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1)
+    ap = attack_parser(__doc__, n=30)
     ap.add_argument("--pairs", nargs="+", default=[p for p, _ in PAIRS], choices=[p for p, _ in PAIRS])
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    from amda.attack.offline import activate
-    from amda.resources import prepare_nltk_data
-
-    nltk_data = prepare_nltk_data(SHARED / "resources" / "nltk_data", REPO / ".cache" / "nltk_data")
-    activate(nltk_data)
+    model, tokenizer, texts, labels, resources = attack_setup(args)
     from amda.attack.recipes import build_attack
     from amda.attack.runner import attack_examples, summarize
     from amda.attack.wrapper import DynamicPaddingModelWrapper
-    from amda.models import load_saved_classifier
 
-    model_dir = args.model_dir or (CACHE / "victim" / "model")
-    if not Path(model_dir, "config.json").is_file():
-        model_dir = fine_tune_victim(CACHE / "victim")
-    embedding_dir = args.embedding_dir or CACHE / "glove-alpha-20000"
-    if not Path(embedding_dir, "nn.npy").is_file():
-        embedding_dir = glove_embedding(embedding_dir)
-    resources = {"nltk_data": str(nltk_data), "embedding_dir": str(embedding_dir)}
-    model, tokenizer = load_saved_classifier(model_dir)
-    test = pd.read_parquet(SHARED / "data" / "sst2" / "test.parquet").head(args.n)
-    texts, labels = test["text"].tolist(), [int(y) for y in test["label"]]
     settings = attack_settings()
 
     rows = []
     for pair in (p for p in PAIRS if p[0] in args.pairs):
-        wrappers = {name: DynamicPaddingModelWrapper(model, tokenizer, MAX_LENGTH, args.batch_size) for name in pair}
-        attacks = {name: build_attack(name, settings[name], wrappers[name], resources) for name in pair}
+        attacks = {
+            name: build_attack(
+                name,
+                settings[name],
+                DynamicPaddingModelWrapper(model, tokenizer, MAX_LENGTH, args.batch_size),
+                resources,
+            )
+            for name in pair
+        }
         records, seconds = {name: [] for name in pair}, dict.fromkeys(pair, 0.0)
         for i in range(len(texts)):
             for name in pair:
                 start = time.perf_counter()
                 records[name] += attack_examples(
-                    attacks[name], texts, labels, [i], max_seconds=settings[name]["max_seconds"]
+                    attacks[name], [texts[i]], [labels[i]], [i], max_seconds=settings[name]["max_seconds"]
                 )
                 seconds[name] += time.perf_counter() - start
             log(f"{i + 1}/{len(texts)}: " + ", ".join(f"{n} {seconds[n]:.0f}s" for n in pair))
@@ -87,7 +69,7 @@ def main(argv=None):
                     ),
                     "wall (s)": round(seconds[name], 1),
                     "queries": sum(r["queries"] for r in records[name]),
-                    "texts scored": wrappers[name].texts_scored,
+                    "texts scored": attacks[name].goal_function.model.texts_scored,  # the left-padded copy's
                     "over TextAttack's": round(seconds[name] / seconds[pair[0]], 2),
                 }
             )
