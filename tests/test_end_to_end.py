@@ -168,16 +168,22 @@ REDONE = ("tmix", "amda_smix")
 
 
 def copy_without_mixup_models(tiny_run, dst):
-    """A copy of the finished tiny run with the REDONE methods' models, attacks and kept attack records removed
-    (and so every table and figure out of date): a run of it trains 3 models, where one from scratch trains 7."""
+    """A copy of the finished tiny run without the REDONE methods' models, attacks and kept attack records, nor
+    the tables, figures and claims (Snakemake remakes a missing file only where something it must make needs
+    it): a run of it trains 3 models, where one from scratch trains 7."""
     import shutil
 
     workflow = Path(dst) / "repo"
     shutil.copytree(tiny_run, workflow, symlinks=True)
     (Path(dst) / "shared").symlink_to(SHARED)
+    results = workflow / "results"
     for stage in ("models", "attacks", "reuse/attacks"):
         for method in REDONE:
-            shutil.rmtree(workflow / "results" / stage / "sst2" / "minilm" / method)
+            shutil.rmtree(results / stage / "sst2" / "minilm" / method)
+    shutil.rmtree(results / "claims")
+    for path in results.iterdir():
+        if path.is_file():
+            path.unlink()
     return workflow
 
 
