@@ -115,10 +115,9 @@ MODEL_SHARE = {"pwws": 0.965, "textfooler": 0.815}
 # The reference attacks over TextAttack's recipes (BENCHMARKS.md): pwws_ref's shards of the data-scale run took
 # 1.6-1.7x the same models' PWWS shards (400 SST-2 sentences; its first parity test said 1.67); textfooler_ref took
 # 4.16x TextFooler's time with 1.88x its queries (bench/bench_reference_attacks.py, 20 sentences, a loaded
-# machine: rough). Model share taken as the recipe's.
-REF_VS_RECIPE = {"pwws_ref": ("pwws", 1.67), "textfooler_ref": ("textfooler", 4.16)}
-REF_QUERIES_VS_RECIPE = {"pwws_ref": 1.67, "textfooler_ref": 1.88}
-for _ref, (_recipe, _ratio) in REF_VS_RECIPE.items():
+# machine: rough). Model share taken as the recipe's. Reference attack: (recipe, time ratio, query ratio).
+REF_VS_RECIPE = {"pwws_ref": ("pwws", 1.67, 1.67), "textfooler_ref": ("textfooler", 4.16, 1.88)}
+for _ref, (_recipe, _ratio, _) in REF_VS_RECIPE.items():
     for _table in (TAE_S_PER_SENTENCE, ADV_S_PER_SENTENCE):
         _table[_ref] = _table[_recipe] * _ratio
     MODEL_SHARE[_ref] = MODEL_SHARE[_recipe]
@@ -166,9 +165,9 @@ GPU_STEP_S = 0.035
 # (TextFooler) for 50 SST-2 test sentences of 19.2 words (bench/bench_attack.py, BENCHMARKS.md).
 ATTACK_CALLS_PER_WORD = {"pwws": 1.0, "textfooler": 1.0}
 QUERIES_PER_WORD = {"pwws": 5579 / 50 / 19.2, "textfooler": 3555 / 50 / 19.2}
-for _ref, (_recipe, _) in REF_VS_RECIPE.items():
+for _ref, (_recipe, _, _query_ratio) in REF_VS_RECIPE.items():
     ATTACK_CALLS_PER_WORD[_ref] = ATTACK_CALLS_PER_WORD[_recipe]
-    QUERIES_PER_WORD[_ref] = QUERIES_PER_WORD[_recipe] * REF_QUERIES_VS_RECIPE[_ref]
+    QUERIES_PER_WORD[_ref] = QUERIES_PER_WORD[_recipe] * _query_ratio
 GPU_JOB_START_S = 20.0  # a GPU job's start: imports, CUDA context, loading the model (assumed)
 BERT_BASE_SIZE = 12 * 768**2
 # SLURM: each job waits for submission and for the executor plugin's status checks (first after 40 s, then
