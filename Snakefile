@@ -37,3 +37,4 @@ rule all:
         "results/paper_comparison.md",
         "results/claims.csv",
         rules.calibration_table.output if CALIBRATED_TABLES else [],
+        rules.attack_change.output if CHANGE_PAIRS else [],

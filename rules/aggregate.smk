@@ -170,6 +170,34 @@ for _name in CLAIM_TABLES:
             "python workflow_scripts/claims.py --tae {input.tae} {params.sae} --out-csv {output} > {log} 2>&1"
 
 
+# The claims tables' models attacked by both attacks of a reference/recipe pair (amda.records.attack_pairs), compared
+# under the two; in `all` when there are any.
+CHANGE_PAIRS = paired_runs(pair for name in CLAIM_TABLES for pair in PAIRS.get(name, []))
+
+
+rule attack_change:
+    input:
+        tae=tae_files(CHANGE_PAIRS),
+        records=sorted({r.tae(a, "parquet") for r, a in CHANGE_PAIRS}),
+        code=stage_code("claims.py"),
+    output:
+        csv=report("results/attack_change.csv", caption="../report/attack_change.rst", category="Tables"),
+        md="results/attack_change.md",
+    log:
+        "results/logs/aggregate/attack_change.log",
+    benchmark:
+        "results/benchmarks/attack_change.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    shell:
+        "python workflow_scripts/claims.py --attack-change --tae {input.tae} --out-csv {output.csv}"
+        " --out-md {output.md} > {log} 2>&1"
+
+
 rule claims:
     input:
         parts=[claims_part(name) for name in CLAIM_TABLES]

@@ -231,6 +231,8 @@ def test_table2_mark_and_footer_come_from_the_paired_intervals(tmp_path, verdict
     assert (frame.loc["amda_tmix", "gain_low"], frame.loc["amda_tmix", "gain_high"]) == (6.0, 16.0)
     markdown = (tmp_path / "table2.md").read_text()
     assert ("| AMDA-TMix | 89.0 ± 1.4 / 42.0 ± 2.8 (19.0 ± 1.4) † |" in markdown) == marked
+    assert ("†: AMDA's accuracy under attack exceeds ADA's" in markdown) == marked  # the legend only with a mark
+    assert ("No cell is marked †: no AMDA method's accuracy under attack exceeds ADA's" in markdown) != marked
     assert (
         "n = 100 attacked sentences × 2 seed(s); smallest difference detectable with 80% power: 5.2 points" in markdown
     )

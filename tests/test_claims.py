@@ -181,3 +181,66 @@ def test_table1_without_a_reseeded_model_gets_a_header_only_claims_file(tmp_path
     tae, sae = write_tae(tmp_path, "base", 42, 10), write_sae(tmp_path, 42, 10)
     stage.main(["--tae", tae, "--sae", sae, "--victim-seed", "42", "--reps", "200", "--out-csv", str(out)])
     assert out.read_text() == ",".join(COLUMNS) + "\n"
+
+
+def run_attack_change(tmp_path, tae):
+    out = tmp_path / "attack_change.csv"
+    md = tmp_path / "attack_change.md"
+    stage.main(["--attack-change", "--tae", *tae, "--reps", "2000", "--out-csv", str(out), "--out-md", str(md)])
+    return pd.read_csv(out), md.read_text()
+
+
+def test_the_same_models_under_a_reference_attack_and_its_recipe_are_paired_sentence_by_sentence(tmp_path):
+    """Base holds 40 under both; ADA 10 under PWWS, 30 under pwws_ref; AMDA-TMix 30 under both: ADA's accuracy moves
+    +20, AMDA − ADA from +20 to 0 (−20), ADA − Base from −30 to −10 (+20), all on every seed."""
+    held = {"base": (40, 40), "ada": (10, 30), "amda_tmix": (30, 30)}
+    tae = [
+        write_tae(tmp_path, method, seed, h, attack=attack, train_attack="pwws")
+        for method, both in held.items()
+        for attack, h in zip(("pwws", "pwws_ref"), both)
+        for seed in (42, 43, 44)
+    ]
+    frame, md = run_attack_change(tmp_path, tae)
+    models = {r.a: r for r in frame[frame["kind"] == "model"].itertuples()}
+    assert {m: (r.under_recipe, r.under_attack, r.change, r.verdict) for m, r in models.items()} == {
+        "base": (40.0, 40.0, 0.0, "inconclusive"),
+        "ada": (10.0, 30.0, 20.0, "up"),
+        "amda_tmix": (30.0, 30.0, 0.0, "inconclusive"),
+    }
+    assert 10 < models["ada"].low < 20 < models["ada"].high < 30
+    assert set(frame["attack"]) == {"pwws_ref"} and set(frame["recipe"]) == {"pwws"}
+    assert set(frame["seeds"]) == {"42;43;44"} and set(frame["sentences"]) == {100}
+    comparisons = {
+        (r.a, r.b): (r.under_recipe, r.under_attack, r.change, r.verdict)
+        for r in frame.itertuples()
+        if r.kind == "comparison"
+    }
+    assert comparisons == {
+        ("amda_tmix", "ada"): (20.0, 0.0, -20.0, "down"),
+        ("ada", "base"): (-30.0, -10.0, 20.0, "up"),
+    }
+    assert "| AMDA-TMix − ADA (trained on PWWS's set) | +20.0 | +0.0 | -20.0 [" in md and "**down**" in md
+
+
+def test_models_met_by_one_attack_of_a_pair_only_give_a_header_only_file(tmp_path):
+    """ADA retrained on pwws_ref's set is attacked by pwws_ref only: nothing to pair (the rule is then not in `all`)."""
+    from amda.attack_change import paired_runs
+
+    tae = [write_tae(tmp_path, "ada", 42, 10, attack="pwws"), write_tae(tmp_path, "ada", 42, 20, attack="pwws_ref")]
+    frame, md = run_attack_change(tmp_path, tae)
+    assert list(frame.columns) == list(pd.read_csv(tmp_path / "attack_change.csv").columns) and frame.empty
+    assert "No model was attacked by both attacks of a pair" in md
+    base = RunId("sst2", "minilm", "base", "clean", "default", 42)
+    ada = RunId("sst2", "minilm", "ada", "pwws", "default", 42)
+    retrained = RunId("sst2", "minilm", "ada", "pwws_ref", "default", 42)
+    pairs = [(base, "pwws"), (base, "pwws_ref"), (ada, "pwws"), (retrained, "pwws_ref"), (base, "textfooler")]
+    assert paired_runs(pairs) == [(base, "pwws"), (base, "pwws_ref")]
+
+
+def test_the_two_attacks_of_a_model_on_different_sentences_are_refused(tmp_path):
+    tae = [
+        write_tae(tmp_path, "base", 42, 40, attack="pwws"),
+        write_tae(tmp_path, "base", 42, 40, n=90, attack="pwws_ref"),
+    ]
+    with pytest.raises(AmdaError, match="not attacked on the same sentences"):
+        run_attack_change(tmp_path, tae)

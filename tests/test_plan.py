@@ -222,7 +222,7 @@ def test_the_reference_attack_on_a_runs_models_trains_none_it_does_not(tmp_path,
     root = copy_workflow(tmp_path)
     targets = ["results/claims.csv", "results/table2.csv"]
     _, claims = plan.snakemake_dag(root, [run], targets)
-    _, reuse = plan.snakemake_dag(root, [run, overlay], targets)
+    _, reuse = plan.snakemake_dag(root, [run, overlay], [*targets, "results/attack_change.csv"])
 
     def models(jobs, rule, **where):
         return {
@@ -242,6 +242,12 @@ def test_the_reference_attack_on_a_runs_models_trains_none_it_does_not(tmp_path,
         ("tmix", "clean"),
         ("amda_tmix", "pwws"),
     }
+    (change,) = [j for j in reuse.values() if j.rule == "attack_change"]  # each model under both attacks, paired
+    assert {(reuse[p].rule, reuse[p].wildcards["attack"]) for p in change.parents} == {
+        ("merge_attack", "pwws"),
+        ("merge_attack", "pwws_ref"),
+    }
+    assert len(change.parents) == 2 * len(models(reuse, "merge_attack", attack="pwws_ref"))
 
 
 def test_speed_scales_the_modelled_cpu_times_and_no_gpu_time(tmp_path, monkeypatch):

@@ -76,7 +76,7 @@ def records_of(summary):
     return read_records(Path(summary.path).with_suffix(".parquet"))
 
 
-def _seeds_by_group(summaries):
+def seeds_by_group(summaries):
     """{(dataset, model, attack, method, train_attack): sorted seeds} of the default-hp models the summaries hold."""
     groups = {}
     for run, attack in summaries.tae_runs():
@@ -85,7 +85,7 @@ def _seeds_by_group(summaries):
     return {k: sorted(v) for k, v in groups.items()}
 
 
-def _training_pairs(groups, dataset, model, attack, a, b):
+def training_pairs(groups, dataset, model, attack, a, b):
     """(train_attack, A's, B's) of each pairing of A's and B's models under `attack` that trained on the same
     adversarial set, or on clean data: AMDA and ADA trained on one attack's set, Base beside either."""
     found = {m: [t for (d, mo, at, me, t) in groups if (d, mo, at, me) == (dataset, model, attack, m)] for m in (a, b)}
@@ -133,11 +133,11 @@ def claims_frame(summaries, reps=stats.BOOTSTRAP_REPS):
     trained on, the row's `train_attack`, `clean` when neither did); none (a header-only file) when no comparison
     has both of its methods, e.g. a table of one method."""
     setting = _setting(summaries)
-    groups = _seeds_by_group(summaries)
+    groups = seeds_by_group(summaries)
     rows = []
     for dataset, model, attack in sorted({k[:3] for k in groups}):
         for claim, a, b, direction in COMPARISONS:
-            for train_attack, ta, tb in _training_pairs(groups, dataset, model, attack, a, b):
+            for train_attack, ta, tb in training_pairs(groups, dataset, model, attack, a, b):
                 seeds = sorted(
                     set(groups[(dataset, model, attack, a, ta)]) & set(groups[(dataset, model, attack, b, tb)])
                 )

@@ -426,6 +426,13 @@ ATTACKS = _register(
 )
 
 
+def attack_pairs():
+    """(attack, recipe) of each attack that reimplements another record's attack of the paper (its `paper` names
+    that record): two implementations of one attack, whose results on the same models results/attack_change.csv
+    compares (`amda.attack_change`)."""
+    return tuple((name, a.paper) for name, a in ATTACKS.items() if a.paper not in (None, name) and a.paper in ATTACKS)
+
+
 def comparisons():
     """(claim, A, B, direction) of every comparison, in CLAIMS order, then the methods' order."""
     found = [(c, name) for name, method in METHODS.items() for c in method.comparisons]

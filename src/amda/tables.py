@@ -258,8 +258,8 @@ def method_markdown(frame, title, mark_gain, claims=None):
             "Attack success rate (%) / mean queries / errored examples (of all attacked, summed over seeds):\n",
             markdown_table(header, cost),
         ]
-        if mark_gain:
-            parts.append(_gain_note())
+        if mark_gain and (note := _gain_note(block["gain_verdict"])):
+            parts.append(note)
         parts.append(block_footer(claims, dataset, model) + "\n")
     return "\n".join(parts)
 
@@ -279,8 +279,19 @@ def _cost_cell(row):
     )
 
 
-def _gain_note():
-    return (
-        f"{GAIN_MARK}: AMDA's accuracy under attack exceeds ADA's, the 95% paired bootstrap interval of the "
-        "difference (over sentences, and seeds when several) excluding 0 (results/claims.md: **holds**).\n"
-    )
+def _gain_note(verdicts):
+    """The legend of the mark, or why no cell carries it."""
+    if (verdicts == "holds").any():
+        return (
+            f"{GAIN_MARK}: AMDA's accuracy under attack exceeds ADA's, the 95% paired bootstrap interval of the "
+            "difference (over sentences, and seeds when several) excluding 0 (results/claims.md: **holds**).\n"
+        )
+    decided = sorted({v for v in verdicts.dropna() if v != NOT_DECIDED})
+    if decided:
+        return (
+            f"No cell is marked {GAIN_MARK}: no AMDA method's accuracy under attack exceeds ADA's with a 95% paired "
+            f"interval excluding 0 (results/claims.md: {', '.join(decided)}).\n"
+        )
+    if verdicts.notna().any():
+        return f"No cell is marked {GAIN_MARK}: AMDA's gain over ADA is not decided here (no claims row for it).\n"
+    return ""  # no AMDA method beside its ADA in this block
