@@ -125,6 +125,11 @@ for _ref, (_recipe, _ratio, _) in REF_VS_RECIPE.items():
     for _table in (TAE_S_PER_SENTENCE, ADV_S_PER_SENTENCE):
         _table[_ref] = _table[_recipe] * _ratio
     MODEL_SHARE[_ref] = MODEL_SHARE[_recipe]
+# A second thread on an idle core (bench/bench_threads.py on 2 idle cores, 2026-12-06; BENCHMARKS.md, "One job on idle
+# cores"): fine-tuning steps 1.66x, inference 1.86x (an attack's and an evaluation's time is mostly inference).
+IDLE_CORE_SPEEDUP = {"train_model": 1.66} | dict.fromkeys(
+    ("attack_shard", "attack_shard_calibrated", "adv_train_shard", "static_eval", "calibrate"), 1.86
+)
 STATIC_EVAL_START_S = 8.0  # static_eval: 6-13 s per SST-2 job, nearly all loading
 COUNTERFIT_S_PER_WORD = 24.0 / 20000  # 24-34 s for the 20,000-word vocabulary
 FIXED_S = {  # measured 2-5 s (merges, tables, figures, claims), 1-7 s (prepare_data), 0 (prepare_nltk)
@@ -297,10 +302,14 @@ class Schedule:
     start: dict
 
 
-def list_schedule(jobs, seconds, capacity, demand):
+def list_schedule(jobs, seconds, capacity, demand, spread=None):
     """List scheduling (HLFET): whenever a job finishes, start ready jobs in order of their longest remaining
     path to a sink (ties: smaller id), each that fits the free capacity. `capacity`: pool -> units (None:
-    unbounded); `demand(job)`: pool -> units, capped at the pool's capacity as Snakemake caps threads at --cores."""
+    unbounded); `demand(job)`: pool -> units, capped at the pool's capacity as Snakemake caps threads at --cores.
+    `spread` ({rule: speed-up at one core more}): a job just started takes one idle core more when the ready jobs
+    left none waiting for it, and runs that much faster; it keeps its cores to the end (what the workflow would
+    gain if a job alone took the idle cores; it does not: BENCHMARKS.md, "One job on idle cores")."""
+    seconds = dict(seconds)
     level = bottom_levels(jobs, seconds)
     children = children_of(jobs)
     waiting = {j.id: len(set(j.parents)) for j in jobs.values()}
@@ -313,14 +322,21 @@ def list_schedule(jobs, seconds, capacity, demand):
     running, start, now = [], {}, 0.0
     while ready or running:
         ready.sort(key=lambda i: (-level[i], i))
+        started = []
         for i in list(ready):
             if all(free[p] is None or free[p] >= n for p, n in needs[i].items()):
                 for p, n in needs[i].items():
                     if free[p] is not None:
                         free[p] -= n
                 start[i] = now
-                heapq.heappush(running, (now + seconds[i], i))
+                started.append(i)
                 ready.remove(i)
+        for i in started:
+            if spread and not ready and jobs[i].rule in spread and (free.get("cores") or 0) > 0:
+                free["cores"] -= 1
+                needs[i]["cores"] += 1
+                seconds[i] /= spread[jobs[i].rule]
+            heapq.heappush(running, (now + seconds[i], i))
         if not running:
             raise ValueError("a ready job never fits the capacity")
         now, done = heapq.heappop(running)
@@ -338,9 +354,10 @@ def list_schedule(jobs, seconds, capacity, demand):
     return Schedule(makespan=now, start=start)
 
 
-def on_cores(jobs, seconds, cores):
-    """Wall time of the DAG on `cores` cores: each job takes its threads (at most `cores`)."""
-    return list_schedule(jobs, seconds, {"cores": cores}, lambda job: {"cores": job.threads}).makespan
+def on_cores(jobs, seconds, cores, spread=None):
+    """Wall time of the DAG on `cores` cores: each job takes its threads (at most `cores`); with `spread`, a job
+    started while cores idle takes one more (`list_schedule`)."""
+    return list_schedule(jobs, seconds, {"cores": cores}, lambda job: {"cores": job.threads}, spread).makespan
 
 
 # --- sizes of the data ----------------------------------------------------------------------------------------
@@ -729,6 +746,7 @@ def plan(
         )
     length, path = critical_path(jobs, seconds)
     walls = {n: on_cores(jobs, seconds, n) for n in cores}
+    spread = {n: on_cores(jobs, seconds, n, IDLE_CORE_SPEEDUP) for n in cores}
     lines += [
         "Wall time on idle cores (list scheduling of the DAG, the ready job with the longest path to the end first; "
         "each job takes its threads):\n",
@@ -736,6 +754,10 @@ def plan(
         "|---|---|---|",
         *(f"| {n} | {duration(w)} | {100 * total / (n * w) if w else 0:.0f}% |" for n, w in walls.items()),
         "",
+        "If a job started while cores idle took one core more (the workflow's jobs do not: a job's numbers would then "
+        "depend on the schedule; a second thread speeds fine-tuning 1.66× and inference 1.86×, bench/bench_threads.py): "
+        + ", ".join(f"{duration(w)} on {n} cores" for n, w in spread.items())
+        + ".\n",
         f"Critical path, the wall time on unlimited cores ({duration(length)}): {path_text(jobs, seconds, path)}.\n",
     ]
 

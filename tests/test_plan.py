@@ -79,6 +79,16 @@ def test_a_job_takes_its_threads_capped_at_the_cores():
     assert plan.on_cores(jobs, seconds, 4) == 4.0
 
 
+def test_a_job_started_beside_idle_cores_takes_one_more_when_spread():
+    """The victim alone takes the second core (8 s / 2 = 4 s); then a and b each take one, none to spare (6 s);
+    rules with no speed-up never spread. Without `spread` every job keeps its one thread."""
+    jobs, seconds, _ = make_dag({"victim": (8, []), "a": (6, ["victim"]), "b": (6, ["victim"])})
+    assert plan.on_cores(jobs, seconds, 2) == 14.0
+    assert plan.on_cores(jobs, seconds, 2, {"victim": 2.0, "a": 2.0, "b": 2.0}) == 10.0
+    assert plan.on_cores(jobs, seconds, 3, {"victim": 2.0, "a": 2.0, "b": 2.0}) == 10.0  # a first takes the third
+    assert plan.on_cores(jobs, seconds, 2, {"a": 2.0}) == 14.0
+
+
 def test_several_pools_bound_the_gpu_jobs_alone():
     jobs, seconds, ids = make_dag({"g1": (5, []), "g2": (5, []), "cpu": (5, [])})
     gpu = {ids["g1"], ids["g2"]}
