@@ -71,6 +71,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--dag-json"]:
     print_dag_json(sys.argv[2:])
 
 sys.path.insert(0, str(REPO / "src"))
+from amda import records  # noqa: E402
 from amda.config import ada_ratio, adv_train_fraction, source_files, training_keys  # noqa: E402
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, MIXUP_METHODS, parse_hp  # noqa: E402
 from amda.stats import min_detectable_difference, pairs_needed  # noqa: E402
@@ -94,6 +95,9 @@ CPU_EVAL_TOKENS_PER_S = (400 * REF_TOKENS["dev"] + 1000 * REF_TOKENS["test"]) / 
 # (BENCHMARKS.md, "Pair-first mixup batches"; shuffled models measured 2.7x end to end in the claims run),
 # length-grouped 1.17x (the layer-count floor of "AMDA step time against plain fine-tuning").
 MIXUP_STEP_FACTOR = {"pairs": 1.47, "shuffled": 2.7, "length": 1.17}
+# A FreeLB++ step runs K forward/backward passes and one AdamW update: 9.4x a plain step at K = 10, 0.98x at K = 1
+# (bench/bench_freelb_step.py on an idle machine, BENCHMARKS.md), so a pass costs 0.94 of a plain step.
+FREELB_PASS_FACTOR = 0.94
 # CPU job times on the machine to plan for over the one the constants above were measured on (--speed). 1 is that
 # machine; a later session's machine measured 2.4 (a MiniLM base job of the default config: 218 s, against 84-101 s
 # in BENCHMARKS.md). Scales the cost model's CPU times, never measured ones (--measured) or GPU ones.
@@ -522,6 +526,8 @@ class CostModel:
             if method in ITERATIVE_METHODS:  # attacks the model it trains, over the epochs after the first
                 extra = attacked * self._attack_s(wc["train_attack"], "train", ds["train"], size, gpu, wc["dataset"])
         factor = self.mixup_factor if method in MIXUP_METHODS else 1.0
+        if "freelb" in records.METHODS[method].settings:
+            factor = max(1.0, FREELB_PASS_FACTOR * cfg["freelb"]["adv_steps"])
         examples = n * train["epochs"]
         if gpu:
             steps = math.ceil(n / train["batch_size"]) * train["epochs"]
@@ -722,7 +728,8 @@ def plan(
             "rule's median measured / model ratio where the rule has measured jobs."
             if measured_dir
             else "the cost model (job times measured on this machine, MiniLM on SST-2, scaled to these sizes; "
-            f"a mixup-method training step {model.mixup_factor:g}× a plain one)."
+            f"a mixup-method training step {model.mixup_factor:g}× a plain one, a FreeLB++ step "
+            f"{FREELB_PASS_FACTOR:g} × its K passes)."
         )
         + (
             f" CPU times × {speed:g}: a machine {speed:g}× slower than the one measured (`--speed`)."

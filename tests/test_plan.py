@@ -299,6 +299,18 @@ def test_two_core_plan_of_the_measured_main_job_is_within_15_percent(tmp_path):
     assert abs(wall_min - 16.2) / 16.2 < 0.15, wall_min
 
 
+def test_a_freelb_model_is_priced_at_its_k_passes(tmp_path):
+    """FreeLB++ at K = 1 costs a plain model's time; at K = 10 its training part 9.4x (bench/bench_freelb_step.py),
+    the loading and evaluation unchanged, so between 6x and 9.4x the whole plain job."""
+    root = copy_workflow(tmp_path)
+    config, jobs = plan.snakemake_dag(root, ["configs/defenses.yaml"], ["results/defenses.csv"])
+    (base,) = [j for j in jobs.values() if j.rule == "train_model" and j.wildcards["method"] == "base"]
+    (freelb,) = [j for j in jobs.values() if j.rule == "train_model" and j.wildcards["method"] == "freelb"]
+    plain = plan.CostModel(config, root).seconds(base)
+    assert plan.CostModel({**config, "freelb": {**config["freelb"], "adv_steps": 1}}, root).seconds(freelb) == plain
+    assert 6 * plain < plan.CostModel(config, root).seconds(freelb) < 9.4 * plain
+
+
 def test_a_dataset_without_local_files_takes_sst2_lengths_and_its_subsample():
     config = {"datasets": {"hub_set": {"source": "hf", "hf_name": "x", "subsample": {"train": 500, "test": 50}}}}
     stats, note = plan.split_stats(config, "hub_set", REPO)
