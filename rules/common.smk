@@ -27,7 +27,6 @@ from amda.config import (  # noqa: E402
 from amda.errors import AmdaError  # noqa: E402
 from amda.records import ATTACKS as ATTACK_RECORDS  # noqa: E402
 from amda.aggregate import trained_run  # noqa: E402
-from amda.attack_change import paired_runs  # noqa: E402
 from amda.naming import (  # noqa: E402
     ADV_METHODS,
     ATTACKS,
@@ -44,6 +43,7 @@ from amda.naming import (  # noqa: E402
     adv_train_shard_benchmark,
     claims_part,
     format_hp,
+    paired_runs,
     victim,
 )
 

@@ -224,7 +224,7 @@ def test_the_same_models_under_a_reference_attack_and_its_recipe_are_paired_sent
 
 def test_models_met_by_one_attack_of_a_pair_only_give_a_header_only_file(tmp_path):
     """ADA retrained on pwws_ref's set is attacked by pwws_ref only: nothing to pair (the rule is then not in `all`)."""
-    from amda.attack_change import paired_runs
+    from amda.naming import paired_runs
 
     tae = [write_tae(tmp_path, "ada", 42, 10, attack="pwws"), write_tae(tmp_path, "ada", 42, 20, attack="pwws_ref")]
     frame, md = run_attack_change(tmp_path, tae)

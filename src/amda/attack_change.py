@@ -42,14 +42,6 @@ COLUMNS = [
 ]
 
 
-def paired_runs(pairs):
-    """The (run, attack) of `pairs` whose run is also attacked by the other attack of a pair (records.attack_pairs):
-    what results/attack_change.csv compares, sorted; empty when no model meets both attacks of a pair."""
-    pairs = set(pairs)
-    other = {x: y for pair in records.attack_pairs() for x, y in (pair, pair[::-1])}
-    return sorted(((r, a) for r, a in pairs if a in other and (r, other[a]) in pairs), key=lambda p: (p[0].rel, p[1]))
-
-
 def change_verdict(low, high):
     """up / down: the interval excludes 0 on that side (the reference attack gives more / less); else inconclusive."""
     return UP if low > 0 else DOWN if high < 0 else stats.INCONCLUSIVE

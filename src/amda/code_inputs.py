@@ -5,6 +5,7 @@ module reads. The
 rules list these as inputs, so editing any of them reruns the stage; no list is kept by hand."""
 
 import ast
+import functools
 from pathlib import Path
 
 from amda import records
@@ -37,8 +38,10 @@ def _module_file(src, module):
     return None
 
 
+@functools.cache
 def _imported(path):
-    """The `amda` modules a file imports anywhere in it (`from amda import x` counts x if it is a module)."""
+    """The `amda` modules a file imports anywhere in it (`from amda import x` counts x if it is a module). Cached:
+    a workflow's parse asks for each stage's code (39 rules), and the files do not change while it runs."""
     found = set()
     for node in ast.walk(ast.parse(Path(path).read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -46,7 +49,7 @@ def _imported(path):
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "amda":
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return frozenset(found)
 
 
 def code_inputs(script, root=".", leave_out=()):

@@ -196,3 +196,11 @@ def parse_hp(hp):
 
 def format_hp(key, value):
     return f"{key}-{float(value):g}"
+
+
+def paired_runs(pairs):
+    """The (run, attack) of `pairs` whose run is also attacked by the other attack of a pair (records.attack_pairs):
+    what results/attack_change.csv compares, sorted; empty when no model meets both attacks of a pair."""
+    pairs = set(pairs)
+    other = {x: y for pair in records.attack_pairs() for x, y in (pair, pair[::-1])}
+    return sorted(((r, a) for r, a in pairs if a in other and (r, other[a]) in pairs), key=lambda p: (p[0].rel, p[1]))
