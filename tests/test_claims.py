@@ -242,5 +242,5 @@ def test_the_two_attacks_of_a_model_on_different_sentences_are_refused(tmp_path)
         write_tae(tmp_path, "base", 42, 40, attack="pwws"),
         write_tae(tmp_path, "base", 42, 40, n=90, attack="pwws_ref"),
     ]
-    with pytest.raises(AmdaError, match="not attacked on the same sentences"):
+    with pytest.raises(AmdaError, match="attacked on different sentences"):
         run_attack_change(tmp_path, tae)

@@ -17,8 +17,7 @@ import pandas as pd
 from amda import records, stats
 from amda.aggregate import DATASET_NAMES, MODEL_NAMES, display, markdown_table, seeds_text
 from amda.claims import COMPARISONS, records_of, seeds_by_group, training_pairs
-from amda.errors import AmdaError
-from amda.naming import ATTACK_NAMES, DEFAULT_HP, METHOD_NAMES, METHODS, RunId
+from amda.naming import ATTACK_NAMES, CLEAN, DEFAULT_HP, METHOD_NAMES, METHODS, RunId
 
 MODEL, COMPARISON = "model", "comparison"
 UP, DOWN = "up", "down"
@@ -48,16 +47,8 @@ def change_verdict(low, high):
 
 
 def _aligned(summaries, runs_attacks, what):
-    """The 0/1 outcome arrays of each (run, attack), over the sentences none counted apart; AmdaError if they were
-    not attacked on the same sentences."""
-    frames = [records_of(summaries.tae(run, attack)) for run, attack in runs_attacks]
-    attacked = [set(f["idx"].astype(int)) for f in frames]
-    if any(s != attacked[0] for s in attacked):
-        extra = sorted(set.union(*attacked) - set.intersection(*attacked))[:3]
-        raise AmdaError(f"{what}: not attacked on the same sentences (e.g. idx {extra})")
-    outcomes = [stats.outcomes(f) for f in frames]
-    common = sorted(set.intersection(*(set(o) for o in outcomes)))
-    return [np.array([o[i] for i in common], dtype=float) for o in outcomes]
+    """The 0/1 outcome arrays of each (run, attack) over the sentences none counted apart (`stats.aligned_outcomes`)."""
+    return stats.aligned_outcomes([records_of(summaries.tae(run, attack)) for run, attack in runs_attacks], what)
 
 
 def _row(kind, where, a, b, train_attack, seeds, before, after, reps):
@@ -154,7 +145,7 @@ def attack_change_markdown(frame):
             f"{display(ATTACK_NAMES, r['attack'])} vs {display(ATTACK_NAMES, r['recipe'])}"
         )
         trained = (
-            "" if r["train_attack"] == "clean" else f" (trained on {display(ATTACK_NAMES, r['train_attack'])}'s set)"
+            "" if r["train_attack"] == CLEAN else f" (trained on {display(ATTACK_NAMES, r['train_attack'])}'s set)"
         )
         models = (
             display(METHOD_NAMES, r["a"])

@@ -59,15 +59,21 @@ def outcomes(records):
     return dict(zip(kept["idx"].astype(int), (kept["result"] == "failed").astype(int)))
 
 
+def aligned_outcomes(records_list, what="pair"):
+    """Aligned 0/1 outcome arrays of several attack records (models, or one model under several attacks) over the
+    sentences none counted apart; AmdaError naming `what` unless all were attacked on the same sentences."""
+    attacked = [set(r["idx"].astype(int)) for r in records_list]
+    if any(s != attacked[0] for s in attacked):
+        extra = sorted(set.union(*attacked) - set.intersection(*attacked))[:3]
+        raise AmdaError(f"{what}: the records were attacked on different sentences (e.g. idx {extra})")
+    found = [outcomes(r) for r in records_list]
+    common = sorted(set.intersection(*(set(o) for o in found)))
+    return [np.array([o[i] for i in common]) for o in found]
+
+
 def paired_arrays(a_records, b_records, what="pair"):
     """Aligned 0/1 outcome arrays of two models' records over the sentences both attacked."""
-    a, b = outcomes(a_records), outcomes(b_records)
-    a_all, b_all = set(a_records["idx"].astype(int)), set(b_records["idx"].astype(int))
-    if a_all != b_all:
-        extra = sorted(a_all ^ b_all)[:3]
-        raise AmdaError(f"{what}: the two models were attacked on different sentences (e.g. idx {extra})")
-    common = sorted(set(a) & set(b))
-    return np.array([a[i] for i in common]), np.array([b[i] for i in common])
+    return tuple(aligned_outcomes([a_records, b_records], what))
 
 
 def mcnemar_exact(a, b):
