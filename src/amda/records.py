@@ -430,7 +430,7 @@ def attack_pairs():
     """(attack, recipe) of each attack that reimplements another record's attack of the paper (its `paper` names
     that record): two implementations of one attack, whose results on the same models results/attack_change.csv
     compares (`amda.attack_change`)."""
-    return tuple((name, a.paper) for name, a in ATTACKS.items() if a.paper not in (None, name) and a.paper in ATTACKS)
+    return tuple((name, a.paper) for name, a in ATTACKS.items() if a.paper != name and a.paper in ATTACKS)
 
 
 def comparisons():
