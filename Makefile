@@ -35,8 +35,9 @@ resources: $(VENV)/.installed
 	$(PY) workflow_scripts/prepare_resources.py --nltk-src $(SHARED)/resources/nltk_data --nltk-dst $(CACHE)/nltk_data
 	$(PY) -c "from amda.models import resolve_model_source as r; r('package:all_mpnet_base_v2', '$(CACHE)')"
 
+# One test worker per core, each running whole test modules, longest first (tests/conftest.py).
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

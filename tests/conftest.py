@@ -15,6 +15,36 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# Test modules by their measured time, longest first (`pytest --durations=0` on 2 cores, BENCHMARKS.md "The test
+# suite"). `make test` runs the suite on one worker per core, a module per worker at a time (pytest-xdist's
+# loadfile); starting the longest modules first keeps a long one from starting last.
+LONGEST_FIRST = (
+    "test_end_to_end.py",
+    "test_textfooler_ref.py",
+    "test_slurm.py",
+    "test_attack_reference.py",
+    "test_attack_runner.py",
+    "test_training.py",
+    "test_workflow.py",
+    "test_attack_offline.py",
+    "test_docs.py",
+    "test_plan.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_configure(config):
+    """A test worker beside others takes one core's worth of torch threads, as each Snakemake job does."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def repo():
     return REPO
