@@ -36,11 +36,13 @@ resources: $(VENV)/.installed
 	$(PY) -c "from amda.models import resolve_model_source as r; r('package:all_mpnet_base_v2', '$(CACHE)')"
 
 # One test worker per core, each running whole test modules, longest first (tests/conftest.py).
+PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
+
 test: setup lint
-	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q $(PARALLEL)
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PARALLEL) -m "not slow"
 
 # Every finished artifact under results/ against its manifest: one line per damaged or missing file, exit 1.
 verify:
