@@ -344,6 +344,18 @@ def test_the_defenses_table_trains_freelb_and_reads_the_cost_from_the_benchmark_
     assert "--adv-benchmarks results/benchmarks/adv_train_shard/sst2/minilm/pwws/shard0-of-1.tsv" in command
 
 
+def test_the_defenses_claims_pair_freelb_with_base_and_amda_at_the_claims_scale(workflow):
+    configs = ("configs/claims.yaml", "configs/defenses.yaml", "configs/claims-defenses.yaml")
+    result = snakemake(workflow, "-n", "-p", "results/claims.csv", "--configfile", *configs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert job_counts(out)["claims_defenses"] == 1
+    command = next(line for line in out.splitlines() if "claims.py --tae" in line and "claims/defenses.csv" in line)
+    for method in ("base", "amda_tmix", "freelb"):
+        assert f"results/attacks/sst2/minilm/{method}/" in command and "seed44" in command
+    assert "results/claims/defenses.csv" in next(line for line in out.splitlines() if "claims.py --parts" in line)
+
+
 def test_an_overlay_value_that_changes_nothing_is_warned_of(workflow):
     overlay = _bad_config(workflow, "mixup:\n  alpha:\n    default: 0.5\n")
     result = snakemake(workflow, "-n", "results/table2.csv", "--configfile", "configs/tiny.yaml", overlay)
