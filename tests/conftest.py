@@ -15,7 +15,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-# Test modules by their measured time, longest first (`pytest --durations=0` on 2 cores, BENCHMARKS.md "The test
+# Test modules by their measured time, longest first (`pytest --durations=0` on 2 cores, BENCHMARKS.md "Test
 # suite"). `make test` runs the suite on one worker per core, a module per worker at a time (pytest-xdist's
 # loadfile); starting the longest modules first keeps a long one from starting last.
 LONGEST_FIRST = (
