@@ -13,8 +13,10 @@ recomputing (reference-style) TMix are timed at the middle layer.
 
 --batching instead times one AMDA-TMix epoch (shared forward, k uniform over --layers) over a
 --train-size sample of SST-2 train under each mixup.batching (pairs, the default; shuffled, the
-reference's; length) and one plain epoch over length-grouped batches (what Base and ADA draw),
-interleaved over --repeats: what drawing a sentence's partner from the whole train set costs.
+reference's; length), one AMDA-SMix epoch under its pair batches (grouped by both members' lengths,
+the batch run by halves) and as it ran before (TMix's pairs, one padded pass), and one plain epoch over
+length-grouped batches (what Base and ADA draw), interleaved over --repeats: what drawing a sentence's
+partner from the whole train set costs.
 
 Target: AMDA-TMix (shared forward) <= 1.3 x plain. With mixing layers {4, 5, 6} of 6, the mixed
 pass runs 2, 1 or 0 layers plus the head, so the floor is about 1 + (2 + 1 + 0) / 3 / 6 = 1.17.
@@ -32,7 +34,15 @@ import torch
 
 from amda.inference import tokenize_batch
 from amda.losses import CrossEntropy, Mixup
-from amda.mixup import MixupConfig
+from amda.mixup import (
+    SMIX_LENGTH_GROUPS,
+    MixupConfig,
+    draw_plan,
+    length_groups,
+    mixed_logits,
+    mixed_targets,
+    mixup_kl,
+)
 from amda.models import load_classifier
 from amda.training import epoch_batches, make_optimizer, train_step
 
@@ -91,17 +101,45 @@ def print_step_times(times):
     return plain
 
 
-BATCHINGS = ("shuffled", "length", "pairs")
+class OnePassSMix(Mixup):
+    """SMix as it ran before `amda.mixup.smix_logits_by_length`: the whole batch in one pass padded to its
+    longest row (the same losses up to float rounding; tests/test_mixup.py)."""
+
+    def _losses(self, model, enc, labels, rng, perm):
+        out = model(**enc, output_hidden_states=True)
+        plan = draw_plan(rng, labels.shape[0], self.config.alpha, self.config.layers, perm)
+        logits = mixed_logits(model, enc, plan, self.config, out.hidden_states)
+        clean = torch.nn.functional.cross_entropy(out.logits.float(), labels)
+        mix = mixup_kl(logits, mixed_targets(labels, plan.perm, plan.lam, model.config.num_labels))
+        return clean + mix, clean, mix
+
+
+def epoch_variants(layers):
+    """name -> (batching, loss) of each timed epoch: AMDA-TMix under every mixup.batching, AMDA-SMix under its
+    pair batches (by both lengths, run by halves) and as before (TMix's pairs, one padded pass), plain."""
+    tmix = Mixup(MixupConfig("tmix", 0.4, layers, shared_forward=True))
+    smix = MixupConfig("smix", 0.4, layers, shared_forward=True)
+    return {f"AMDA-TMix {b}": (b, tmix) for b in ("shuffled", "length", "pairs")} | {
+        "AMDA-SMix pairs_by_both": ("pairs_by_both", Mixup(smix)),
+        "AMDA-SMix one pass": ("pairs", OnePassSMix(smix)),
+        "plain length": ("length", CrossEntropy()),
+    }
+
+
+def padded_tokens(enc, loss):
+    """Tokens the clean pass runs: the batch padded to its longest row, or each of SMix's length runs to its own."""
+    if isinstance(loss, Mixup) and not isinstance(loss, OnePassSMix) and loss.config.kind == "smix":
+        return sum(len(rows) * width for rows, width in length_groups(enc["attention_mask"], SMIX_LENGTH_GROUPS))
+    return enc["input_ids"].numel()
 
 
 def time_batching(model, optimizer, tokenizer, args, layers):
-    """Seconds per epoch and mean padded length of one AMDA-TMix epoch under each mixup.batching, and of
-    a plain (ADA-style) epoch over length-grouped batches, interleaved over the repeats."""
+    """Seconds per epoch and mean padded length of one AMDA epoch under each batching (`epoch_variants`), and of a
+    plain (ADA-style) epoch over length-grouped batches, interleaved over the repeats."""
     df = pd.read_parquet(args.data).sample(n=args.train_size, random_state=0)
     texts, labels = df["text"].tolist(), torch.tensor(df["label"].to_numpy(), dtype=torch.long)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]]
-    mix = Mixup(MixupConfig("tmix", 0.4, layers, shared_forward=True))
-    variants = {f"AMDA-TMix {b}": (b, mix) for b in BATCHINGS} | {"plain length": ("length", CrossEntropy())}
+    variants = epoch_variants(layers)
     epochs = {}
     for name, (batching, _) in variants.items():
         epochs[name] = [
@@ -110,16 +148,16 @@ def time_batching(model, optimizer, tokenizer, args, layers):
         ]
     times = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, (_, mixing) in variants.items():
-            times[name].append(time_steps(model, optimizer, epochs[name], mixing) * len(epochs[name]))
+        for name, (_, loss) in variants.items():
+            times[name].append(time_steps(model, optimizer, epochs[name], loss) * len(epochs[name]))
     plain = statistics.median(times["plain length"])
-    print(f"{'batches':<20} {'padded length':>13} {'median s/epoch':>14} {'min':>8} {'max':>8} {'x plain':>8}")
+    print(f"{'batches':<24} {'padded length':>13} {'median s/epoch':>14} {'min':>8} {'max':>8} {'x plain':>8}")
     for name, values in times.items():
-        widths, sizes = zip(*((enc["input_ids"].shape[1], len(y)) for enc, y, _ in epochs[name]))
-        padded = np.average(widths, weights=sizes)  # per sentence
+        loss = variants[name][1]
+        padded = sum(padded_tokens(enc, loss) for enc, _, _ in epochs[name]) / len(texts)  # per sentence
         median = statistics.median(values)
         print(
-            f"{name:<20} {padded:>13.1f} {median:>14.2f} {min(values):>8.2f} {max(values):>8.2f} {median / plain:>8.3f}"
+            f"{name:<24} {padded:>13.1f} {median:>14.2f} {min(values):>8.2f} {max(values):>8.2f} {median / plain:>8.3f}"
         )
 
 
@@ -157,7 +195,7 @@ def main(argv=None):
     layers = tuple(int(k) for k in args.layers.split(","))
     if args.batching:
         print(
-            f"model {args.model}, AMDA-TMix k in {layers}, {args.train_size} SST-2 train examples, batch "
+            f"model {args.model}, AMDA k in {layers}, {args.train_size} SST-2 train examples, batch "
             f"{args.batch_size}, max_length {args.max_length}, {args.threads} threads, {args.repeats} repeats"
         )
         return time_batching(model, optimizer, tokenizer, args, layers)

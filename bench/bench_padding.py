@@ -2,8 +2,10 @@
 only, no model): how much longer a mixup epoch's batches are than a plain one's, and whether that grows with the data.
 
 Plain (Base, ADA) batches are length-grouped: each sentence pads to about its own length. A pair-first mixup batch
-(`mixup.batching: pairs`) holds both members of each pair padded to the longer one, so its floor is
-E[max(L_i, L_j)] / E[L] for a uniform partner j, whatever the grouping. Shuffled batches pad to the longest of 32.
+(`mixup.batching: pairs`) holds both members of each pair. TMix pads both to the longer one, so its floor is
+E[max(L_i, L_j)] / E[L] for a uniform partner j, whatever the grouping. SMix runs a batch's shorter and longer
+halves apart (`amda.mixup.smix_logits_by_length`), its pairs grouped by both lengths. Shuffled batches pad to the
+longest of 32.
 
   python bench/bench_padding.py [--sizes 2000 3000 67349] [--epochs 3]
 """
@@ -15,18 +17,25 @@ import numpy as np
 import pandas as pd
 from transformers import AutoTokenizer
 
+from amda.mixup import SMIX_LENGTH_GROUPS
 from amda.models import resolve_model_source
 from amda.training import epoch_batches
 
-BATCHINGS = {"plain (length-grouped)": "length", "mixup pairs": "pairs", "mixup shuffled": "shuffled"}
+# name -> (batching, runs a batch is padded in: 1, or SMix's halves, amda.mixup.SMIX_LENGTH_GROUPS)
+BATCHINGS = {
+    "plain (length-grouped)": ("length", 1),
+    "mixup pairs (TMix)": ("pairs", 1),
+    "SMix pairs_by_both, by halves": ("pairs_by_both", SMIX_LENGTH_GROUPS),
+    "mixup shuffled": ("shuffled", 1),
+}
 
 
-def padded_per_sentence(lengths, batch_size, batching, seed):
-    """Mean padded length per sentence of one epoch's batches (each batch padded to its longest member)."""
+def padded_per_sentence(lengths, batch_size, batching, runs, seed):
+    """Mean padded length per sentence of one epoch's batches (each of a batch's `runs` runs of similar length
+    padded to its longest member)."""
     batches = epoch_batches(lengths, batch_size, np.random.default_rng(seed), batching)
-    widths = np.array([lengths[rows].max() for rows, _ in batches])
-    sizes = np.array([len(rows) for rows, _ in batches])
-    return float((widths * sizes).sum() / sizes.sum())
+    tokens = sum(len(run) * run.max() for rows, _ in batches for run in np.array_split(np.sort(lengths[rows]), runs))
+    return tokens / sum(len(rows) for rows, _ in batches)
 
 
 def main(argv=None):
@@ -48,16 +57,16 @@ def main(argv=None):
     )
     rng = np.random.default_rng(0)
     print(f"{args.model}, SST-2 train ({len(texts)} sentences), batch {args.batch_size}, max_length {args.max_length}")
-    print("| sentences | mean length | E[max(L_i, L_j)] | " + " | ".join(BATCHINGS) + " | pairs / plain |")
+    print("| sentences | mean length | E[max(L_i, L_j)] | " + " | ".join(BATCHINGS) + " | TMix pairs / plain |")
     print("|---" * (len(BATCHINGS) + 4) + "|")
     for size in args.sizes:
         lengths = lengths_all[rng.permutation(len(lengths_all))[: min(size, len(lengths_all))]]
         partner = lengths[rng.permutation(len(lengths))]
         padded = {
-            name: np.mean([padded_per_sentence(lengths, args.batch_size, b, s) for s in range(args.epochs)])
-            for name, b in BATCHINGS.items()
+            name: np.mean([padded_per_sentence(lengths, args.batch_size, b, runs, s) for s in range(args.epochs)])
+            for name, (b, runs) in BATCHINGS.items()
         }
-        ratio = padded["mixup pairs"] / padded["plain (length-grouped)"]
+        ratio = padded["mixup pairs (TMix)"] / padded["plain (length-grouped)"]
         cells = " | ".join(f"{v:.1f}" for v in padded.values())
         print(
             f"| {len(lengths)} | {lengths.mean():.1f} | {np.maximum(lengths, partner).mean():.1f} | {cells} | {ratio:.2f} |"

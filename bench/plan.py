@@ -73,6 +73,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--dag-json"]:
 sys.path.insert(0, str(REPO / "src"))
 from amda import records  # noqa: E402
 from amda.config import ada_ratio, adv_train_fraction, source_files, training_keys  # noqa: E402
+from amda.mixup import PAIR_BATCHINGS  # noqa: E402
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, MIXUP_METHODS, parse_hp  # noqa: E402
 from amda.stats import min_detectable_difference, pairs_needed  # noqa: E402
 
@@ -93,8 +94,10 @@ CPU_EVAL_TOKENS_PER_S = (400 * REF_TOKENS["dev"] + 1000 * REF_TOKENS["test"]) / 
 # mixup models against their plain twins on 2 idle cores, 1.42-1.51x, and the data-scale run's 1.41-1.46x: BENCHMARKS.md,
 # "Main job end to end"; its pairs pad 1.35x the tokens, bench/bench_padding.py), shuffled 2.46x
 # (BENCHMARKS.md, "Pair-first mixup batches"; shuffled models measured 2.7x end to end in the claims run),
-# length-grouped 1.17x (the layer-count floor of "AMDA step time against plain fine-tuning").
-MIXUP_STEP_FACTOR = {"pairs": 1.47, "shuffled": 2.7, "length": 1.17}
+# length-grouped 1.17x (the layer-count floor of "AMDA step time against plain fine-tuning"). SMix's pairs
+# (`pairs_by_both`, its batch run by halves): 1.37x, the pairs' 1.47x times SMix's 0.93x of TMix's epoch in
+# bench/bench_mixup_step.py --batching (1.28x and 1.38x plain; BENCHMARKS.md, "SMix by halves").
+MIXUP_STEP_FACTOR = {"pairs": 1.47, "pairs_by_both": 1.37, "shuffled": 2.7, "length": 1.17}
 # A FreeLB++ step runs K forward/backward passes and one AdamW update: 9.4x a plain step at K = 10, 0.98x at K = 1
 # (bench/bench_freelb_step.py on an idle machine, BENCHMARKS.md), so a pass costs 0.94 of a plain step.
 FREELB_PASS_FACTOR = 0.94
@@ -448,7 +451,13 @@ class CostModel:
 
     def __init__(self, config, workdir, mixup_factor=None):
         self.config = config
-        self.mixup_factor = mixup_factor or MIXUP_STEP_FACTOR[config["mixup"]["batching"]]
+        self.mixup_factor = {kind: mixup_factor for kind in PAIR_BATCHINGS}
+        if not mixup_factor:  # by mixup kind: the batches each draws (amda.mixup.PAIR_BATCHINGS)
+            chosen = config["mixup"]["batching"]
+            self.mixup_factor = {
+                kind: MIXUP_STEP_FACTOR[drawn if chosen == "pairs" else chosen]
+                for kind, drawn in PAIR_BATCHINGS.items()
+            }
         self.notes = []
         self.stats = {}
         datasets = set()
@@ -525,7 +534,7 @@ class CostModel:
             n += attacked * ADV_SUCCESS_RATE
             if method in ITERATIVE_METHODS:  # attacks the model it trains, over the epochs after the first
                 extra = attacked * self._attack_s(wc["train_attack"], "train", ds["train"], size, gpu, wc["dataset"])
-        factor = self.mixup_factor if method in MIXUP_METHODS else 1.0
+        factor = self.mixup_factor[records.METHODS[method].mixup] if method in MIXUP_METHODS else 1.0
         if "freelb" in records.METHODS[method].settings:
             factor = max(1.0, FREELB_PASS_FACTOR * cfg["freelb"]["adv_steps"])
         examples = n * train["epochs"]
@@ -728,7 +737,9 @@ def plan(
             "rule's median measured / model ratio where the rule has measured jobs."
             if measured_dir
             else "the cost model (job times measured on this machine, MiniLM on SST-2, scaled to these sizes; "
-            f"a mixup-method training step {model.mixup_factor:g}× a plain one, a FreeLB++ step "
+            "a mixup-method training step "
+            + ", ".join(f"{factor:g}× ({kind})" for kind, factor in model.mixup_factor.items())
+            + f" a plain one, a FreeLB++ step "
             f"{FREELB_PASS_FACTOR:g} × its K passes)."
         )
         + (

@@ -15,11 +15,13 @@ from amda.mixup import (
     draw_plan,
     hidden_after,
     layer_window,
+    length_groups,
     logits_from,
     mix_hidden,
     mixed_logits,
     mixed_targets,
     mixup_kl,
+    smix_logits_by_length,
     step_losses,
 )
 
@@ -183,6 +185,54 @@ def test_a_given_pairing_draws_the_same_lam_and_layer_and_gives_the_same_losses(
         targets = mixed_targets(labels, PERM, given.lam, model.config.num_labels)
     torch.testing.assert_close(mix, mixup_kl(logits, targets))
     torch.testing.assert_close(ce, torch.nn.functional.cross_entropy(out.logits, labels))
+
+
+def test_length_groups_partition_the_rows_shortest_first_each_trimmed_to_its_longest():
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]])
+    groups = length_groups(mask, 2)
+    assert [rows.tolist() for rows, _ in groups] == [[1, 3, 0], [4, 2]]
+    assert [width for _, width in groups] == [3, 5]
+    assert len(length_groups(mask[:1], 2)) == 1  # a one-row batch: one run, none empty
+
+
+@pytest.mark.parametrize("k", [1, 2, LAYERS])  # k = 0 moves these tiny models' logits by ~1e-7 only
+@pytest.mark.parametrize("groups", [1, 2, 6])
+def test_smix_run_by_length_equals_one_padded_pass(family_model, k, groups):
+    # SMix takes only the partner's position 0, so the batch may run in runs of similar length, each trimmed to
+    # its longest row: the same clean and mixed logits as one pass over the batch padded to its longest row.
+    _, model, _, enc, _ = family_model
+    lengths = enc["attention_mask"].sum(1)
+    assert len(set(lengths.tolist())) > 2  # the runs are trimmed to different widths
+    plan = MixPlan(0.3, PERM, k)
+    with torch.no_grad():
+        out = clean(model, enc)
+        clean_logits, mixed = smix_logits_by_length(model, enc, plan, groups)
+        padded = mixed_logits(model, enc, plan, config("smix"), out.hidden_states)
+    torch.testing.assert_close(clean_logits, out.logits, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(mixed, padded, rtol=1e-4, atol=1e-5)
+    shift = (padded - out.logits).abs().max()  # what mixing changes, far above the runs' float rounding
+    assert (mixed - padded).abs().max() < 1e-2 * shift, (shift, (mixed - padded).abs().max())
+
+
+def test_smix_step_losses_run_by_length_and_train_both_members(family_model):
+    # The step's SMix losses on a fixed pairing are those of one padded pass; the mixed loss reaches the partner's
+    # [CLS] through the other run (a gradient on the embeddings of every row).
+    _, model, _, enc, labels = family_model
+    lam = draw_plan(np.random.default_rng(5), 6, 2.0, (2,), perm=PERM).lam
+    with torch.no_grad():
+        _, ce, mix = step_losses(model, enc, labels, config("smix", layers=(2,)), np.random.default_rng(5), PERM)
+        out = clean(model, enc)
+        padded = mixed_logits(model, enc, MixPlan(lam, PERM, 2), config("smix"), out.hidden_states)
+    torch.testing.assert_close(ce, torch.nn.functional.cross_entropy(out.logits, labels), rtol=1e-4, atol=1e-5)
+    expected = mixup_kl(padded, mixed_targets(labels, PERM, lam, model.config.num_labels))
+    torch.testing.assert_close(mix, expected, rtol=1e-4, atol=1e-5)
+    embeddings = model.base_model.embeddings.word_embeddings.weight
+    model.zero_grad()
+    _, _, mix = step_losses(model, enc, labels, config("smix", layers=(2,)), np.random.default_rng(5), PERM)
+    mix.backward()
+    touched = embeddings.grad[enc["input_ids"][:, 0]].abs().sum(1) > 0
+    assert touched.all()
+    model.zero_grad()
 
 
 def test_layer_window_restores_the_model_after_an_error(family_model):

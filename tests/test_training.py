@@ -386,10 +386,11 @@ def _partners(batches):
     return {int(rows[i]): int(rows[perm[i]]) for rows, perm in batches for i in range(len(rows))}
 
 
+@pytest.mark.parametrize("grouping", ["pairs", "pairs_by_both"])
 @pytest.mark.parametrize("n", [1, 2, 3, 31, 1000, 1001])
-def test_pair_batches_make_each_sentence_first_once_and_partner_once(n):
+def test_pair_batches_make_each_sentence_first_once_and_partner_once(n, grouping):
     lengths = np.random.default_rng(0).integers(3, 60, size=n)
-    batches = make_pair_batches(lengths, 32, np.random.default_rng(1))
+    batches = make_pair_batches(lengths, 32, np.random.default_rng(1), grouping)
     firsts = np.concatenate([rows for rows, _ in batches])
     partners = np.concatenate([rows[perm] for rows, perm in batches])
     assert sorted(firsts.tolist()) == list(range(n)) and sorted(partners.tolist()) == list(range(n))
@@ -398,7 +399,7 @@ def test_pair_batches_make_each_sentence_first_once_and_partner_once(n):
     assert max(sizes) <= 32 + n % 2 and sum(size > 32 for size in sizes) <= 1  # the 3-cycle's batch
     if n > 1:
         assert all(a != b for a, b in _partners(batches).items())  # nobody mixed with itself
-    again = make_pair_batches(lengths, 32, np.random.default_rng(1))
+    again = make_pair_batches(lengths, 32, np.random.default_rng(1), grouping)
     assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(batches, again))
 
 
@@ -432,11 +433,33 @@ def test_pair_batches_keep_lengths_of_partners_uncorrelated_and_pad_far_less_tha
     assert abs(length_correlation(pairs)) < 0.05 and abs(length_correlation(shuffled)) < 0.05
     assert length_correlation(grouped) > 0.9
     assert padded(pairs) < 0.6 * padded(shuffled)
+    both = make_pair_batches(lengths, 32, rng, "pairs_by_both")
+    assert abs(length_correlation(both)) < 0.05
+
+
+def test_pairs_by_both_lengths_let_smix_pad_each_half_of_a_batch_about_as_a_plain_batch():
+    # SMix runs a batch's shorter and longer half apart (amda.mixup.length_groups): grouped by both members'
+    # lengths, the two halves pad about as little as a plain length-grouped batch; grouped by the longer
+    # length only (TMix's pairs), the shorter half still pads to nearly the longer one.
+    lengths = np.random.default_rng(0).lognormal(2.5, 0.6, size=4000).astype(int) + 3
+    rng = np.random.default_rng(1)
+
+    def padded_by_halves(batches):
+        tokens = 0
+        for rows, _ in batches:
+            for half in np.array_split(np.sort(lengths[rows]), 2):
+                tokens += len(half) * half.max()
+        return tokens / len(lengths)
+
+    plain = sum(len(rows) * lengths[rows].max() for rows, _ in epoch_batches(lengths, 32, rng, "length")) / len(lengths)
+    assert padded_by_halves(make_pair_batches(lengths, 32, rng, "pairs_by_both")) < 1.06 * plain  # 1.02 here
+    assert padded_by_halves(make_pair_batches(lengths, 32, rng, "pairs")) > 1.12 * plain  # 1.16 here
 
 
 def test_batching_follows_mixup_batching_for_mixup_methods_only(tiny_bert):
     spec = tiny_spec(tiny_bert, "amda_tmix")
     assert batching(spec) == "pairs"
+    assert batching(tiny_spec(tiny_bert, "amda_smix")) == "pairs_by_both"
     spec["mixup"]["batching"] = "shuffled"
     assert batching(spec) == "shuffled"
     assert batching(tiny_spec(tiny_bert, "ada")) == "length"
@@ -602,7 +625,8 @@ def test_mixup_methods_draw_pair_first_batches_by_default(repo):
 
     drawn = {m: batching(training_spec(config, run(m))) for m in METHODS}
     assert {"base", "ada", "ada_iter", "freelb"} <= {m for m, b in drawn.items() if b == "length"}
-    assert {m for m, b in drawn.items() if b == "pairs"} == set(MIXUP_METHODS)
+    assert {m for m, b in drawn.items() if b.startswith("pairs")} == set(MIXUP_METHODS)
+    assert {m for m, b in drawn.items() if b == "pairs_by_both"} == {m for m in MIXUP_METHODS if "smix" in m}
     assert {m for m, b in drawn.items() if b == "length"} == set(METHODS) - set(MIXUP_METHODS)
 
 

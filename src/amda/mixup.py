@@ -11,7 +11,9 @@ TMix  h~ = lam * h_k(x_i) + (1 - lam) * h_k(x_j) at every position;
 SMix  only position 0 ([CLS] / <s>) is mixed, the rest stays x_i's.
 The mixed pass then runs layers k+1..L and the head. With `shared_forward`, h_k of x_i and of its
 partner x_j = x[perm][i] are taken from the clean pass (one pass of layers 1..k for both); without
-it, both are recomputed in a fresh forward (independent dropout, as the reference code does).
+it, both are recomputed in a fresh forward (independent dropout, as the reference code does). SMix's
+shared forward runs the batch's shorter and longer halves apart (`smix_logits_by_length`): it takes only
+the partner's position 0, so no row pads to another row's length.
 In eval mode the two are the same computation. In training mode the shared forward is equal in
 expectation, not identical: the clean loss and the mixed loss then share the dropout masks of
 layers 1..k (the reference draws fresh ones for the mixed pass).
@@ -36,6 +38,10 @@ from amda.errors import AmdaError
 
 KINDS = ("tmix", "smix")
 MASKS = ("union", "first")
+# SMix's shared forward runs a batch as its shorter and its longer half (`smix_logits_by_length`), so its
+# pair-first batches group pairs by both members' lengths, TMix's by the longer (`training.make_pair_batches`).
+SMIX_LENGTH_GROUPS = 2
+PAIR_BATCHINGS = {"tmix": "pairs", "smix": "pairs_by_both"}
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,40 @@ def mixed_logits(model, enc, plan, config, clean_hidden_states=None):
     return logits_from(model, hidden, mask, k)
 
 
+def length_groups(attention_mask, groups):
+    """A right-padded batch's rows in `groups` runs of similar length, shortest first, each as (row indices,
+    its longest row's length): run apart, each run pads only to its own longest row."""
+    lengths = attention_mask.sum(dim=1)
+    order = torch.argsort(lengths, stable=True)
+    return [(rows, int(lengths[rows].max())) for rows in order.tensor_split(groups) if len(rows)]
+
+
+def smix_logits_by_length(model, enc, plan, groups=SMIX_LENGTH_GROUPS):
+    """(clean, mixed) logits of SMix with the shared forward, the batch run in `groups` runs of similar length.
+
+    SMix takes only the partner's h_k at position 0 and keeps x_i's own sequence and mask, so no row needs
+    another row's padding: a real token's states do not depend on the pad positions after it (they are
+    masked keys), and each run is trimmed to its longest row. Equal to one padded pass up to float rounding
+    (tests/test_mixup.py). Pair batches grouped by both members' lengths (`training.make_pair_batches`) put
+    the shorter members of a batch in one run and the longer in the other.
+    """
+    k, perm = plan.layer, plan.perm.to(enc["input_ids"].device)
+    runs = [
+        (rows, {name: value[rows, :width] for name, value in enc.items()})
+        for rows, width in length_groups(enc["attention_mask"], groups)
+    ]
+    outs = [model(**run, output_hidden_states=True) for _, run in runs]
+    back = torch.argsort(torch.cat([rows for rows, _ in runs]))  # run order -> batch order
+    partner_cls = torch.cat([out.hidden_states[k][:, :1] for out in outs])[back][perm]
+    mixed = [
+        logits_from(
+            model, mix_hidden(out.hidden_states[k], partner_cls[rows], plan.lam, "smix"), run["attention_mask"], k
+        )
+        for (rows, run), out in zip(runs, outs)
+    ]
+    return torch.cat([out.logits for out in outs])[back], torch.cat(mixed)[back]
+
+
 def mixup_kl(logits, targets):
     """mean over the batch of KL(targets || softmax(logits))."""
     return F.kl_div(F.log_softmax(logits.float(), dim=-1), targets, reduction="batchmean")
@@ -178,14 +218,20 @@ def step_losses(model, enc, labels, config=None, rng=None, perm=None):
 
     L = mean CE(f(x_i), y_i) + mean KL(y~ || softmax(f(h~))). `perm`: row i's partner is row perm[i]
     (the batch's own pairing); None draws a random permutation of the batch, as the reference does.
+    SMix with the shared forward runs the batch by length (`smix_logits_by_length`).
     """
-    out = model(**enc, output_hidden_states=config is not None and config.shared_forward)
-    clean = F.cross_entropy(out.logits.float(), labels)
     if config is None:
+        clean = F.cross_entropy(model(**enc).logits.float(), labels)
         return clean, clean, None
     plan = draw_plan(rng, labels.shape[0], config.alpha, config.layers, perm)
-    logits = mixed_logits(
-        model, enc, plan, config, clean_hidden_states=out.hidden_states if config.shared_forward else None
-    )
+    if config.kind == "smix" and config.shared_forward:
+        clean_logits, logits = smix_logits_by_length(model, enc, plan)
+    else:
+        out = model(**enc, output_hidden_states=config.shared_forward)
+        clean_logits = out.logits
+        logits = mixed_logits(
+            model, enc, plan, config, clean_hidden_states=out.hidden_states if config.shared_forward else None
+        )
+    clean = F.cross_entropy(clean_logits.float(), labels)
     mix = mixup_kl(logits, mixed_targets(labels, plan.perm.to(labels.device), plan.lam, model.config.num_labels))
     return clean + mix, clean, mix

@@ -27,6 +27,7 @@ from amda.errors import AmdaError
 from amda.inference import predict_logits, tokenize_batch
 from amda.io import remove_with_empty_parents, replacing_dir, write_atomic, write_json_atomic
 from amda.losses import batching, method_loss
+from amda.mixup import PAIR_BATCHINGS
 from amda.models import load_classifier
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, METHODS, SPEC_KEYS, SPEC_TOP_KEYS, share_count
 
@@ -136,21 +137,36 @@ def random_pairs(n, rng):
     return groups
 
 
-def make_pair_batches(lengths, batch_size, rng):
+def _grouped_by_both_lengths(shorter, longer, pairs_per_batch, rng):
+    """An order of the pairs whose runs of `pairs_per_batch` have similar shorter AND similar longer members: the
+    pairs sorted by their longer length (ties at random) are cut into bands of about sqrt(batches) batches, and
+    each band is sorted by its pairs' shorter length."""
+    batches = -(-len(longer) // pairs_per_batch)
+    band = pairs_per_batch * max(1, round(batches**0.5))
+    by_longer = np.lexsort((rng.random(len(longer)), longer))
+    bands = [by_longer[i : i + band] for i in range(0, len(by_longer), band)]
+    return np.concatenate([b[np.lexsort((rng.random(len(b)), shorter[b]))] for b in bands])
+
+
+def make_pair_batches(lengths, batch_size, rng, grouping="pairs"):
     """Pair-first batches for mixup: (rows, perm) per batch, where row i's partner is rows[perm[i]].
 
     The pairs are drawn first (`random_pairs`: a partner uniform over the training set, once per
     epoch, as in the reference), then grouped, batch_size // 2 pairs a batch (the batch with an odd
-    training set's 3-cycle holds one sentence more), by the pair's longer
-    length (transformers' grouping) and the batch order shuffled. A batch is padded to its longest pair,
-    not to the longest of batch_size random sentences, and holds both members of each pair, so the
-    mixed pass reuses the clean pass's hidden states.
+    training set's 3-cycle holds one sentence more), and the batch order shuffled. `pairs` (TMix) groups
+    by the pair's longer length (transformers' grouping): a TMix batch pads both members to the longer.
+    `pairs_by_both` (SMix) groups by both members' lengths (`_grouped_by_both_lengths`): SMix runs a batch's
+    shorter and longer members apart (`mixup.smix_logits_by_length`), each padded among its peers. Either
+    way a batch holds both members of each pair, so the mixed pass reuses the clean pass's hidden states.
     """
     lengths = np.asarray(lengths)
     groups = random_pairs(len(lengths), rng)
-    pair_lengths = [int(lengths[g].max()) for g in groups]
     pairs_per_batch = max(1, batch_size // 2)
-    order = _length_grouped_order(pair_lengths, pairs_per_batch, rng)
+    if grouping == "pairs":
+        order = _length_grouped_order([int(lengths[g].max()) for g in groups], pairs_per_batch, rng)
+    else:
+        shorter, longer = (np.array([int(f(lengths[g])) for g in groups]) for f in (np.min, np.max))
+        order = _grouped_by_both_lengths(shorter, longer, pairs_per_batch, rng)
     chunks = [order[i : i + pairs_per_batch] for i in range(0, len(order), pairs_per_batch)]
     batches = []
     for chunk in (chunks[i] for i in rng.permutation(len(chunks))):
@@ -163,8 +179,8 @@ def make_pair_batches(lengths, batch_size, rng):
 
 def epoch_batches(lengths, batch_size, rng, batching):
     """(rows, perm) per batch of one epoch; perm is None where the mixup step draws the pairing."""
-    if batching == "pairs":
-        return make_pair_batches(lengths, batch_size, rng)
+    if batching in PAIR_BATCHINGS.values():
+        return make_pair_batches(lengths, batch_size, rng, batching)
     return [(rows, None) for rows in make_batches(lengths, batch_size, rng, batching == "length")]
 
 
