@@ -311,6 +311,20 @@ def test_a_freelb_model_is_priced_at_its_k_passes(tmp_path):
     assert 6 * plain < plan.CostModel(config, root).seconds(freelb) < 9.4 * plain
 
 
+def test_each_mixup_kind_is_priced_at_the_step_of_the_batches_it_draws(tmp_path):
+    """Under `mixup.batching: pairs` TMix draws pairs padded to the longer member and SMix runs its batch by halves
+    (amda.mixup.PAIR_BATCHINGS): an SMix model is priced below a TMix one on the same data; --mixup-factor prices
+    both alike."""
+    root = copy_workflow(tmp_path)
+    config, jobs = plan.snakemake_dag(root, [], ["results/table2.csv"])
+    trains = {j.wildcards["method"]: j for j in jobs.values() if j.rule == "train_model"}
+    model = plan.CostModel(config, root)
+    assert model.mixup_factor == {"tmix": 1.47, "smix": 1.37}
+    assert model.seconds(trains["smix"]) < model.seconds(trains["tmix"])
+    same = plan.CostModel(config, root, mixup_factor=1.3)
+    assert same.seconds(trains["smix"]) == same.seconds(trains["tmix"])
+
+
 def test_a_dataset_without_local_files_takes_sst2_lengths_and_its_subsample():
     config = {"datasets": {"hub_set": {"source": "hf", "hf_name": "x", "subsample": {"train": 500, "test": 50}}}}
     stats, note = plan.split_stats(config, "hub_set", REPO)
