@@ -95,9 +95,10 @@ CPU_EVAL_TOKENS_PER_S = (400 * REF_TOKENS["dev"] + 1000 * REF_TOKENS["test"]) / 
 # "Main job end to end"; its pairs pad 1.35x the tokens, bench/bench_padding.py), shuffled 2.46x
 # (BENCHMARKS.md, "Pair-first mixup batches"; shuffled models measured 2.7x end to end in the claims run),
 # length-grouped 1.17x (the layer-count floor of "AMDA step time against plain fine-tuning"). SMix's pairs
-# (`pairs_by_both`, its batch run by halves): 1.37x, the pairs' 1.47x times SMix's 0.93x of TMix's epoch in
-# bench/bench_mixup_step.py --batching (1.28x and 1.38x plain; BENCHMARKS.md, "SMix by halves").
-MIXUP_STEP_FACTOR = {"pairs": 1.47, "pairs_by_both": 1.37, "shuffled": 2.7, "length": 1.17}
+# (`pairs_by_both`, its batch run by halves): 1.23x, the median of the main job's three SMix models against their
+# plain twins (examples/s, 1.22-1.41x side by side; 1.19x for AMDA-SMix / ADA timed in turn on an idle machine:
+# BENCHMARKS.md, "On 2 idle cores of this machine, SMix by halves").
+MIXUP_STEP_FACTOR = {"pairs": 1.47, "pairs_by_both": 1.23, "shuffled": 2.7, "length": 1.17}
 # A FreeLB++ step runs K forward/backward passes and one AdamW update: 9.4x a plain step at K = 10, 0.98x at K = 1
 # (bench/bench_freelb_step.py on an idle machine, BENCHMARKS.md), so a pass costs 0.94 of a plain step.
 FREELB_PASS_FACTOR = 0.94

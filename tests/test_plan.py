@@ -319,7 +319,7 @@ def test_each_mixup_kind_is_priced_at_the_step_of_the_batches_it_draws(tmp_path)
     config, jobs = plan.snakemake_dag(root, [], ["results/table2.csv"])
     trains = {j.wildcards["method"]: j for j in jobs.values() if j.rule == "train_model"}
     model = plan.CostModel(config, root)
-    assert model.mixup_factor == {"tmix": 1.47, "smix": 1.37}
+    assert model.mixup_factor == {"tmix": 1.47, "smix": 1.23}
     assert model.seconds(trains["smix"]) < model.seconds(trains["tmix"])
     same = plan.CostModel(config, root, mixup_factor=1.3)
     assert same.seconds(trains["smix"]) == same.seconds(trains["tmix"])
