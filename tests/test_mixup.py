@@ -214,9 +214,9 @@ def test_smix_run_by_length_equals_one_padded_pass(family_model, k, groups):
     assert (mixed - padded).abs().max() < 1e-2 * shift, (shift, (mixed - padded).abs().max())
 
 
-def test_smix_step_losses_run_by_length_and_train_both_members(family_model):
-    # The step's SMix losses on a fixed pairing are those of one padded pass; the mixed loss reaches the partner's
-    # [CLS] through the other run (a gradient on the embeddings of every row).
+def test_smix_step_losses_and_gradients_run_by_length_equal_one_padded_pass(family_model):
+    # The step's SMix losses on a fixed pairing, and the mixed loss's gradients (through each row as x_i and, by its
+    # [CLS], as a partner in the other run), are those of one padded pass.
     _, model, _, enc, labels = family_model
     lam = draw_plan(np.random.default_rng(5), 6, 2.0, (2,), perm=PERM).lam
     with torch.no_grad():
@@ -226,13 +226,21 @@ def test_smix_step_losses_run_by_length_and_train_both_members(family_model):
     torch.testing.assert_close(ce, torch.nn.functional.cross_entropy(out.logits, labels), rtol=1e-4, atol=1e-5)
     expected = mixup_kl(padded, mixed_targets(labels, PERM, lam, model.config.num_labels))
     torch.testing.assert_close(mix, expected, rtol=1e-4, atol=1e-5)
-    embeddings = model.base_model.embeddings.word_embeddings.weight
+    grads = []
+    for by_length in (True, False):  # the gradients of the mixed loss: by length, then of one padded pass
+        model.zero_grad()
+        if by_length:
+            _, _, mix = step_losses(model, enc, labels, config("smix", layers=(2,)), np.random.default_rng(5), PERM)
+        else:
+            out = model(**enc, output_hidden_states=True)
+            logits = mixed_logits(model, enc, MixPlan(lam, PERM, 2), config("smix"), out.hidden_states)
+            mix = mixup_kl(logits, mixed_targets(labels, PERM, lam, model.config.num_labels))
+        mix.backward()
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
     model.zero_grad()
-    _, _, mix = step_losses(model, enc, labels, config("smix", layers=(2,)), np.random.default_rng(5), PERM)
-    mix.backward()
-    touched = embeddings.grad[enc["input_ids"][:, 0]].abs().sum(1) > 0
-    assert touched.all()
-    model.zero_grad()
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-3, atol=1e-6, msg=name)
 
 
 def test_layer_window_restores_the_model_after_an_error(family_model):
