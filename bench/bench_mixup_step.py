@@ -34,15 +34,7 @@ import torch
 
 from amda.inference import tokenize_batch
 from amda.losses import CrossEntropy, Mixup
-from amda.mixup import (
-    SMIX_LENGTH_GROUPS,
-    MixupConfig,
-    draw_plan,
-    length_groups,
-    mixed_logits,
-    mixed_targets,
-    mixup_kl,
-)
+from amda.mixup import MixupConfig, length_groups
 from amda.models import load_classifier
 from amda.training import epoch_batches, make_optimizer, train_step
 
@@ -101,35 +93,22 @@ def print_step_times(times):
     return plain
 
 
-class OnePassSMix(Mixup):
-    """SMix as it ran before `amda.mixup.smix_logits_by_length`: the whole batch in one pass padded to its
-    longest row (the same losses up to float rounding; tests/test_mixup.py)."""
-
-    def _losses(self, model, enc, labels, rng, perm):
-        out = model(**enc, output_hidden_states=True)
-        plan = draw_plan(rng, labels.shape[0], self.config.alpha, self.config.layers, perm)
-        logits = mixed_logits(model, enc, plan, self.config, out.hidden_states)
-        clean = torch.nn.functional.cross_entropy(out.logits.float(), labels)
-        mix = mixup_kl(logits, mixed_targets(labels, plan.perm, plan.lam, model.config.num_labels))
-        return clean + mix, clean, mix
-
-
 def epoch_variants(layers):
     """name -> (batching, loss) of each timed epoch: AMDA-TMix under every mixup.batching, AMDA-SMix under its
-    pair batches (by both lengths, run by halves) and as before (TMix's pairs, one padded pass), plain."""
+    pair batches (by both lengths, run by halves) and as before (TMix's pairs, one padded pass: `length_groups=1`),
+    plain."""
     tmix = Mixup(MixupConfig("tmix", 0.4, layers, shared_forward=True))
-    smix = MixupConfig("smix", 0.4, layers, shared_forward=True)
     return {f"AMDA-TMix {b}": (b, tmix) for b in ("shuffled", "length", "pairs")} | {
-        "AMDA-SMix pairs_by_both": ("pairs_by_both", Mixup(smix)),
-        "AMDA-SMix one pass": ("pairs", OnePassSMix(smix)),
+        "AMDA-SMix pairs_by_both": ("pairs_by_both", Mixup(MixupConfig("smix", 0.4, layers, shared_forward=True))),
+        "AMDA-SMix one pass": ("pairs", Mixup(MixupConfig("smix", 0.4, layers, shared_forward=True, length_groups=1))),
         "plain length": ("length", CrossEntropy()),
     }
 
 
 def padded_tokens(enc, loss):
     """Tokens the clean pass runs: the batch padded to its longest row, or each of SMix's length runs to its own."""
-    if isinstance(loss, Mixup) and not isinstance(loss, OnePassSMix) and loss.config.kind == "smix":
-        return sum(len(rows) * width for rows, width in length_groups(enc["attention_mask"], SMIX_LENGTH_GROUPS))
+    if isinstance(loss, Mixup) and loss.config.kind == "smix":
+        return sum(len(rows) * width for rows, width in length_groups(enc["attention_mask"], loss.config.length_groups))
     return enc["input_ids"].numel()
 
 

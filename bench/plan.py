@@ -73,7 +73,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--dag-json"]:
 sys.path.insert(0, str(REPO / "src"))
 from amda import records  # noqa: E402
 from amda.config import ada_ratio, adv_train_fraction, source_files, training_keys  # noqa: E402
-from amda.mixup import PAIR_BATCHINGS  # noqa: E402
+from amda.mixup import KINDS, drawn_batching  # noqa: E402
 from amda.naming import ADV_METHODS, ITERATIVE_METHODS, MIXUP_METHODS, parse_hp  # noqa: E402
 from amda.stats import min_detectable_difference, pairs_needed  # noqa: E402
 
@@ -452,13 +452,9 @@ class CostModel:
 
     def __init__(self, config, workdir, mixup_factor=None):
         self.config = config
-        self.mixup_factor = {kind: mixup_factor for kind in PAIR_BATCHINGS}
-        if not mixup_factor:  # by mixup kind: the batches each draws (amda.mixup.PAIR_BATCHINGS)
-            chosen = config["mixup"]["batching"]
-            self.mixup_factor = {
-                kind: MIXUP_STEP_FACTOR[drawn if chosen == "pairs" else chosen]
-                for kind, drawn in PAIR_BATCHINGS.items()
-            }
+        self.mixup_factor = {  # by mixup kind, at the step of the batches it draws
+            kind: mixup_factor or MIXUP_STEP_FACTOR[drawn_batching(kind, config["mixup"]["batching"])] for kind in KINDS
+        }
         self.notes = []
         self.stats = {}
         datasets = set()

@@ -6,7 +6,7 @@ the training step around it is zero_grad, backward, clip, step."""
 import torch
 
 from amda import records
-from amda.mixup import PAIR_BATCHINGS, MixupConfig, check_layers, step_losses
+from amda.mixup import MixupConfig, check_layers, drawn_batching, step_losses
 
 
 def method_loss(spec):
@@ -75,10 +75,9 @@ class Mixup(CrossEntropy):
     @staticmethod
     def batching(spec):
         """`mixup.batching`: pairs (partners from the whole train set, batches grouped by the pair's longer length
-        for TMix, by both lengths for SMix: `PAIR_BATCHINGS`), shuffled (the reference's random batches) or length
+        for TMix, by both lengths for SMix: `mixup.drawn_batching`), shuffled (the reference's random batches) or length
         (partners of nearly equal length)."""
-        chosen = spec["mixup"]["batching"]
-        return PAIR_BATCHINGS[records.METHODS[spec["run"]["method"]].mixup] if chosen == "pairs" else chosen
+        return drawn_batching(records.METHODS[spec["run"]["method"]].mixup, spec["mixup"]["batching"])
 
     def check_model(self, model):
         check_layers(model, self.config.layers)

@@ -44,6 +44,11 @@ SMIX_LENGTH_GROUPS = 2
 PAIR_BATCHINGS = {"tmix": "pairs", "smix": "pairs_by_both"}
 
 
+def drawn_batching(kind, chosen):
+    """The batches a mixup kind draws under `mixup.batching: chosen`: `pairs` as the kind pads (PAIR_BATCHINGS)."""
+    return PAIR_BATCHINGS[kind] if chosen == "pairs" else chosen
+
+
 @dataclass(frozen=True)
 class MixupConfig:
     kind: str  # tmix | smix
@@ -51,6 +56,7 @@ class MixupConfig:
     layers: tuple  # mixing layers k, drawn uniformly per batch
     mask: str = "union"  # union of the pair's masks, or x_i's (`first`, the reference's reuse; see above)
     shared_forward: bool = True
+    length_groups: int = SMIX_LENGTH_GROUPS  # runs of similar length SMix's shared forward splits a batch into
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -182,7 +188,7 @@ def length_groups(attention_mask, groups):
     return [(rows, int(lengths[rows].max())) for rows in order.tensor_split(groups) if len(rows)]
 
 
-def smix_logits_by_length(model, enc, plan, groups=SMIX_LENGTH_GROUPS):
+def smix_logits_by_length(model, enc, plan, groups):
     """(clean, mixed) logits of SMix with the shared forward, the batch run in `groups` runs of similar length.
 
     SMix takes only the partner's h_k at position 0 and keeps x_i's own sequence and mask, so no row needs
@@ -225,7 +231,7 @@ def step_losses(model, enc, labels, config=None, rng=None, perm=None):
         return clean, clean, None
     plan = draw_plan(rng, labels.shape[0], config.alpha, config.layers, perm)
     if config.kind == "smix" and config.shared_forward:
-        clean_logits, logits = smix_logits_by_length(model, enc, plan)
+        clean_logits, logits = smix_logits_by_length(model, enc, plan, config.length_groups)
     else:
         out = model(**enc, output_hidden_states=config.shared_forward)
         clean_logits = out.logits
